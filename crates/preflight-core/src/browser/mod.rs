@@ -1,0 +1,1 @@
+//! The browser side of CORS: the Fetch algorithm a browser runs. (Being written.)

@@ -1,0 +1,256 @@
+//! Origins as the WHATWG URL standard defines them, parsed with the `url` crate.
+//!
+//! An origin is either a tuple (scheme, host, port) or opaque. Its *serialization*
+//! (R15) is `scheme://host[:port]`: lower case, the default port omitted, IPv6 in
+//! brackets and compressed, internationalized names as punycode; an opaque origin
+//! serializes as `null`.
+
+use std::fmt;
+
+use thiserror::Error;
+use url::Url;
+
+/// An origin: a (scheme, host, port) tuple or the opaque origin.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// An opaque origin (sandboxed documents, `data:`, redirect-tainted requests).
+    Opaque,
+    /// A tuple origin, held in its serialized form (`https://example.com:8443`).
+    Tuple(TupleOrigin),
+}
+
+/// A tuple origin, kept with its serialization so that comparisons are byte
+/// comparisons (R14: the CORS check is byte-equal).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TupleOrigin {
+    serialized: String,
+    scheme: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl TupleOrigin {
+    /// The scheme, lower case (`https`).
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+    /// The host as serialized (punycode, IPv6 in brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+    /// The port when it is not the scheme's default.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+    /// The port, the scheme's default filled in.
+    pub fn port_or_default(&self) -> Option<u16> {
+        self.port.or_else(|| default_port(&self.scheme))
+    }
+}
+
+/// Why a string is not an origin.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OriginError {
+    #[error("not a URL: {0}")]
+    NotAUrl(String),
+    #[error("the scheme `{0}` has no tuple origin; only http and https origins can be allowed")]
+    UnsupportedScheme(String),
+    #[error("an origin has no path, query or fragment; write `{0}`")]
+    HasPath(String),
+    #[error("an origin has no user name or password; write `{0}`")]
+    HasUserinfo(String),
+    #[error("the default port is never part of a serialized origin; write `{0}`")]
+    DefaultPort(String),
+    #[error("browsers send this origin as `{0}`; write it that way")]
+    NotCanonical(String),
+    #[error("the origin is empty")]
+    Empty,
+}
+
+/// The default port of a special scheme.
+pub fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        "ftp" => Some(21),
+        _ => None,
+    }
+}
+
+impl Origin {
+    /// The origin of a URL (`new URL(s).origin` in a browser): lenient, any URL is
+    /// accepted and reduced to its origin.
+    pub fn of_url(url: &Url) -> Origin {
+        match url.origin() {
+            url::Origin::Opaque(_) => Origin::Opaque,
+            url::Origin::Tuple(scheme, host, port) => {
+                let default = default_port(&scheme);
+                let port = if Some(port) == default {
+                    None
+                } else {
+                    Some(port)
+                };
+                let host = host.to_string();
+                let serialized = match port {
+                    Some(p) => format!("{scheme}://{host}:{p}"),
+                    None => format!("{scheme}://{host}"),
+                };
+                Origin::Tuple(TupleOrigin {
+                    serialized,
+                    scheme,
+                    host,
+                    port,
+                })
+            }
+        }
+    }
+
+    /// Parse any URL and take its origin, as a browser does for a page's URL.
+    pub fn from_url_str(s: &str) -> Result<Origin, OriginError> {
+        let url = Url::parse(s).map_err(|e| OriginError::NotAUrl(format!("{s}: {e}")))?;
+        Ok(Origin::of_url(&url))
+    }
+
+    /// Parse a string that must already be a serialized origin, exactly as a
+    /// browser writes it in the `Origin` header (R15). This is what a
+    /// configuration holds: anything else is refused with the canonical form.
+    pub fn parse_serialized(s: &str) -> Result<Origin, OriginError> {
+        if s.is_empty() {
+            return Err(OriginError::Empty);
+        }
+        if s == "null" {
+            return Ok(Origin::Opaque);
+        }
+        let url = Url::parse(s).map_err(|e| OriginError::NotAUrl(format!("{e}")))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(OriginError::UnsupportedScheme(url.scheme().to_string()));
+        }
+        let origin = Origin::of_url(&url);
+        let canonical = origin.serialize().to_string();
+        if canonical == s {
+            return Ok(origin);
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(OriginError::HasUserinfo(canonical));
+        }
+        let after_scheme = s.split_once("://").map(|(_, rest)| rest).unwrap_or(s);
+        let authority_end = after_scheme
+            .find(['/', '?', '#'])
+            .unwrap_or(after_scheme.len());
+        if authority_end < after_scheme.len() {
+            return Err(OriginError::HasPath(canonical));
+        }
+        let authority = &after_scheme[..authority_end];
+        if let Some(default) = default_port(url.scheme()) {
+            if authority.ends_with(&format!(":{default}")) {
+                return Err(OriginError::DefaultPort(canonical));
+            }
+        }
+        Err(OriginError::NotCanonical(canonical))
+    }
+
+    /// The serialization (R15): `scheme://host[:port]` or `null`.
+    pub fn serialize(&self) -> &str {
+        match self {
+            Origin::Opaque => "null",
+            Origin::Tuple(t) => &t.serialized,
+        }
+    }
+
+    /// True for the opaque origin.
+    pub fn is_opaque(&self) -> bool {
+        matches!(self, Origin::Opaque)
+    }
+
+    /// The tuple, when there is one.
+    pub fn tuple(&self) -> Option<&TupleOrigin> {
+        match self {
+            Origin::Opaque => None,
+            Origin::Tuple(t) => Some(t),
+        }
+    }
+
+    /// Same origin (R15): two tuple origins with equal scheme, host and port.
+    /// An opaque origin is never same-origin with anything here.
+    pub fn same_origin(&self, other: &Origin) -> bool {
+        match (self, other) {
+            (Origin::Tuple(a), Origin::Tuple(b)) => a.serialized == b.serialized,
+            _ => false,
+        }
+    }
+
+    /// True when the host is a loopback address or `localhost` (a *potentially
+    /// trustworthy* origin even over http).
+    pub fn is_loopback(&self) -> bool {
+        let Some(t) = self.tuple() else { return false };
+        let host = t.host.as_str();
+        host == "localhost"
+            || host.ends_with(".localhost")
+            || host == "[::1]"
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .map(|ip| ip.is_loopback())
+                .unwrap_or(false)
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.serialize())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_as_the_url_standard_does() {
+        let cases = [
+            ("https://example.com/path?q#f", "https://example.com"),
+            ("HTTPS://EXAMPLE.COM:443/", "https://example.com"),
+            ("http://example.com:8080", "http://example.com:8080"),
+            ("http://[0:0::1]:3000/x", "http://[::1]:3000"),
+            ("https://bücher.de", "https://xn--bcher-kva.de"),
+            ("http://0x7f.1/", "http://127.0.0.1"),
+            ("https://user:pw@example.com", "https://example.com"),
+            ("data:text/plain,hi", "null"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(Origin::from_url_str(input).unwrap().serialize(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn strict_parse_accepts_only_serialized_origins() {
+        assert!(Origin::parse_serialized("https://app.example.com").is_ok());
+        assert!(Origin::parse_serialized("http://127.0.0.1:8081").is_ok());
+        assert!(Origin::parse_serialized("http://[::1]:8081").is_ok());
+        assert_eq!(Origin::parse_serialized("null"), Ok(Origin::Opaque));
+        let refused = [
+            ("https://example.com/", "HasPath"),
+            ("https://example.com/app", "HasPath"),
+            ("https://u:p@example.com", "HasUserinfo"),
+            ("https://example.com:443", "DefaultPort"),
+            ("http://example.com:80", "DefaultPort"),
+            ("https://EXAMPLE.com", "NotCanonical"),
+            ("http://0x7f.1", "NotCanonical"),
+            ("https://bücher.de", "NotCanonical"),
+            ("ftp://example.com", "UnsupportedScheme"),
+            ("example.com", "NotAUrl"),
+            ("", "Empty"),
+        ];
+        for (input, kind) in refused {
+            let err = Origin::parse_serialized(input).unwrap_err();
+            assert!(format!("{err:?}").starts_with(kind), "{input}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn loopback_origins() {
+        for o in ["http://localhost:3000", "http://127.0.0.1", "http://[::1]:8080"] {
+            assert!(Origin::parse_serialized(o).unwrap().is_loopback(), "{o}");
+        }
+        assert!(!Origin::parse_serialized("http://example.com").unwrap().is_loopback());
+    }
+}

@@ -1,0 +1,1 @@
+//! The preflight CORS engine as a tower layer.
