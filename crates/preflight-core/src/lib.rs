@@ -1,13 +1,27 @@
 //! `preflight-core`: the CORS protocol of the WHATWG Fetch standard as pure code.
 //!
 //! Server side: a validated [`Policy`] decides what to answer to a request
-//! ([`Policy::decide`]). Browser side: the [`browser`] module runs the Fetch
+//! ([`Policy::decide`]) and [`Decision::apply`] is the one place that writes
+//! CORS response headers. Browser side: the [`browser`] module runs the Fetch
 //! algorithm a browser runs and says why it blocks a request.
 //!
 //! Rules cited as `R1`..`R40` are those of `shared/docs/CORS-RULES.md`.
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod decision;
+pub mod header_list;
+pub mod matcher;
+pub mod methods;
 pub mod origin;
+pub mod pattern;
+pub mod policy;
+mod vary;
 
+pub use decision::{strip_cors_headers, ActualAllowed, CorsRequest, Decision, PreflightAllowed, Refusal};
+pub use header_list::{HeaderListError, RequestedHeaders};
+pub use matcher::{OriginMatch, OriginMatcher};
+pub use methods::{MethodError, MethodSet};
 pub use origin::{Origin, OriginError};
+pub use pattern::{OriginPattern, PatternError, PortSpec};
+pub use policy::{CorsConfig, OnDisallowedOrigin, Policy, PolicyError, PolicyErrorKind, PolicyWarning};

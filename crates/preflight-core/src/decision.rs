@@ -1,0 +1,341 @@
+//! What the server answers: [`Policy::decide`] and the one place that writes
+//! CORS response headers ([`PreflightAllowed::write`], [`Decision::apply`]).
+
+use std::fmt;
+
+use http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
+    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY,
+};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+
+use crate::header_list::{is_tchar, HeaderListError, RequestedHeaders};
+use crate::matcher::OriginMatch;
+use crate::methods::MethodSet;
+use crate::policy::{OnDisallowedOrigin, Policy};
+use crate::vary::add_vary;
+
+const WILDCARD: HeaderValue = HeaderValue::from_static("*");
+const TRUE: HeaderValue = HeaderValue::from_static("true");
+const VARY_ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
+const VARY_PREFLIGHT: HeaderValue = HeaderValue::from_static(
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+);
+const VARY_PREFLIGHT_STATIC_ORIGIN: HeaderValue =
+    HeaderValue::from_static("Access-Control-Request-Method, Access-Control-Request-Headers");
+/// Private Network Access (R39): an upstream's answer to it is removed like the
+/// other `Access-Control-*` headers.
+const ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-allow-private-network");
+
+/// The parts of a request the CORS decision reads, borrowed from it.
+#[derive(Debug)]
+pub struct CorsRequest<'a> {
+    pub method: &'a Method,
+    pub origin: Option<&'a HeaderValue>,
+    pub request_method: Option<&'a HeaderValue>,
+    pub request_headers: http::header::GetAll<'a, HeaderValue>,
+}
+
+impl<'a> CorsRequest<'a> {
+    /// Read the CORS-relevant parts of a request.
+    pub fn new(method: &'a Method, headers: &'a HeaderMap) -> CorsRequest<'a> {
+        CorsRequest {
+            method,
+            origin: headers.get(ORIGIN),
+            request_method: headers.get(ACCESS_CONTROL_REQUEST_METHOD),
+            request_headers: headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS),
+        }
+    }
+
+    /// DESIGN.md: a preflight is `OPTIONS` with `Origin` and
+    /// `Access-Control-Request-Method`; any other `OPTIONS` is ordinary.
+    pub fn is_preflight(&self) -> bool {
+        *self.method == Method::OPTIONS && self.origin.is_some() && self.request_method.is_some()
+    }
+}
+
+/// The engine's answer to one request.
+#[derive(Debug, Clone)]
+pub enum Decision<'a> {
+    /// No `Origin`: not a CORS request. `vary_origin` is true when the answer
+    /// would have differed with one (R37).
+    NotCors { vary_origin: bool },
+    /// Answer the preflight with these headers and status.
+    PreflightAllowed(PreflightAllowed<'a>),
+    /// Answer the preflight with 403 and no CORS headers.
+    PreflightRefused(Refusal),
+    /// Pass the request on and add these headers to whatever comes back.
+    ActualAllowed(ActualAllowed<'a>),
+    /// The origin is not allowed: no CORS headers; forward or reject as the
+    /// policy says.
+    ActualDisallowed {
+        on_disallowed: OnDisallowedOrigin,
+    },
+}
+
+/// An allowed preflight's answer.
+#[derive(Debug, Clone)]
+pub struct PreflightAllowed<'a> {
+    pub status: StatusCode,
+    pub allow_origin: HeaderValue,
+    pub allow_credentials: bool,
+    pub allow_methods: &'a HeaderValue,
+    pub allow_headers: Option<HeaderValue>,
+    pub max_age: Option<&'a HeaderValue>,
+    pub vary: HeaderValue,
+}
+
+/// The headers added to an allowed actual request's response.
+#[derive(Debug, Clone)]
+pub struct ActualAllowed<'a> {
+    pub allow_origin: HeaderValue,
+    pub allow_credentials: bool,
+    pub expose_headers: Option<&'a HeaderValue>,
+    pub vary_origin: bool,
+}
+
+/// Why a preflight (or, for `OriginNotAllowed`, an actual request) is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The origin matches no pattern.
+    OriginNotAllowed,
+    /// The requested method is not one of the route's methods that the
+    /// policy allows.
+    MethodNotAllowed(String),
+    /// `Access-Control-Request-Method` is not a method name.
+    InvalidRequestMethod,
+    /// A requested header is not allowed.
+    HeaderNotAllowed(String),
+    /// `Authorization` was requested and `allow_headers` only has `*` (R22).
+    AuthorizationNotListed,
+    /// `Access-Control-Request-Headers` is malformed or over its bounds.
+    RequestHeaders(HeaderListError),
+    /// The route has no CORS (`cors = false`).
+    CorsDisabled,
+}
+
+impl Refusal {
+    /// A short stable code, for metrics labels and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::OriginNotAllowed => "origin_not_allowed",
+            Refusal::MethodNotAllowed(_) => "method_not_allowed",
+            Refusal::InvalidRequestMethod => "invalid_request_method",
+            Refusal::HeaderNotAllowed(_) => "header_not_allowed",
+            Refusal::AuthorizationNotListed => "authorization_not_listed",
+            Refusal::RequestHeaders(HeaderListError::TooLong(_)) => "request_headers_too_long",
+            Refusal::RequestHeaders(HeaderListError::TooMany) => "request_headers_too_many",
+            Refusal::RequestHeaders(HeaderListError::InvalidName) => "request_headers_invalid",
+            Refusal::CorsDisabled => "cors_disabled",
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::OriginNotAllowed => f.write_str("the origin is not in allow_origins"),
+            Refusal::MethodNotAllowed(m) => write!(f, "the method {m} is not allowed on this route"),
+            Refusal::InvalidRequestMethod => {
+                f.write_str("Access-Control-Request-Method is not a method name")
+            }
+            Refusal::HeaderNotAllowed(h) => write!(f, "the request header {h} is not in allow_headers"),
+            Refusal::AuthorizationNotListed => f.write_str(
+                "authorization must be listed by name in allow_headers; `*` never covers it",
+            ),
+            Refusal::RequestHeaders(e) => write!(f, "{e}"),
+            Refusal::CorsDisabled => f.write_str("cross-origin requests are disabled on this route"),
+        }
+    }
+}
+
+impl Policy {
+    /// Decide what to answer. `methods` is the set of methods allowed where the
+    /// request goes: [`Policy::methods_for_route`] of the route, or
+    /// [`Policy::methods`] when routes are not known.
+    ///
+    /// The actual-request path never allocates; the preflight path allocates
+    /// only when it must re-write the requested header list.
+    pub fn decide<'a>(&'a self, req: &CorsRequest<'a>, methods: &'a MethodSet) -> Decision<'a> {
+        let Some(origin) = req.origin else {
+            return Decision::NotCors {
+                vary_origin: !self.is_static_wildcard(),
+            };
+        };
+        let matched = self.matcher.matches(origin.as_bytes());
+        if req.is_preflight() {
+            return match self.preflight(req, origin, matched, methods) {
+                Ok(allowed) => Decision::PreflightAllowed(allowed),
+                Err(refusal) => Decision::PreflightRefused(refusal),
+            };
+        }
+        match matched {
+            OriginMatch::No => Decision::ActualDisallowed {
+                on_disallowed: self.on_disallowed,
+            },
+            _ => {
+                let (allow_origin, vary_origin) = self.allow_origin_value(origin, matched);
+                Decision::ActualAllowed(ActualAllowed {
+                    allow_origin,
+                    allow_credentials: self.credentials,
+                    expose_headers: self.expose.as_ref(),
+                    vary_origin,
+                })
+            }
+        }
+    }
+
+    /// R14/R37: `*` only when every origin is allowed without credentials;
+    /// otherwise the request's own origin, which makes the answer vary.
+    fn allow_origin_value(&self, origin: &HeaderValue, matched: OriginMatch) -> (HeaderValue, bool) {
+        if matched == OriginMatch::Any && !self.credentials {
+            (WILDCARD, false)
+        } else {
+            (origin.clone(), true)
+        }
+    }
+
+    fn preflight<'a>(
+        &'a self,
+        req: &CorsRequest<'a>,
+        origin: &HeaderValue,
+        matched: OriginMatch,
+        methods: &'a MethodSet,
+    ) -> Result<PreflightAllowed<'a>, Refusal> {
+        if matched == OriginMatch::No {
+            return Err(Refusal::OriginNotAllowed);
+        }
+        let requested = req.request_method.map(HeaderValue::as_bytes).unwrap_or_default();
+        if requested.is_empty() || !requested.iter().all(|&b| is_tchar(b)) {
+            return Err(Refusal::InvalidRequestMethod);
+        }
+        // R21: methods compare byte for byte; `patch` is not `PATCH`.
+        if !methods.contains_bytes(requested) {
+            return Err(Refusal::MethodNotAllowed(String::from_utf8_lossy(requested).into_owned()));
+        }
+        let headers = RequestedHeaders::parse(&req.request_headers).map_err(Refusal::RequestHeaders)?;
+        for name in headers.iter() {
+            self.check_request_header(name)?;
+        }
+        let allow_headers = if headers.is_empty() {
+            None
+        } else if let Some(line) = headers.canonical_line() {
+            Some(line.clone())
+        } else {
+            // The names are tokens, so their lower-case list is a valid value.
+            HeaderValue::from_str(&headers.to_lowercase_list()).ok()
+        };
+        let (allow_origin, vary_origin) = self.allow_origin_value(origin, matched);
+        Ok(PreflightAllowed {
+            status: self.preflight_status,
+            allow_origin,
+            allow_credentials: self.credentials,
+            allow_methods: methods.header_value(),
+            allow_headers,
+            max_age: self.max_age.as_ref(),
+            vary: if vary_origin {
+                VARY_PREFLIGHT
+            } else {
+                VARY_PREFLIGHT_STATIC_ORIGIN
+            },
+        })
+    }
+
+    fn check_request_header(&self, name: &[u8]) -> Result<(), Refusal> {
+        let mut buf = [0u8; 128];
+        let listed = if name.len() <= buf.len() {
+            let lower = &mut buf[..name.len()];
+            lower.copy_from_slice(name);
+            lower.make_ascii_lowercase();
+            self.allow_headers.names.contains(&*lower)
+        } else {
+            self.allow_headers
+                .names
+                .contains(name.to_ascii_lowercase().as_slice())
+        };
+        if listed {
+            return Ok(());
+        }
+        // R22: `*` never covers Authorization; it must be listed by name.
+        if name.eq_ignore_ascii_case(b"authorization") {
+            return Err(if self.allow_headers.any {
+                Refusal::AuthorizationNotListed
+            } else {
+                Refusal::HeaderNotAllowed("authorization".into())
+            });
+        }
+        if self.allow_headers.any {
+            return Ok(());
+        }
+        Err(Refusal::HeaderNotAllowed(String::from_utf8_lossy(name).to_ascii_lowercase()))
+    }
+}
+
+/// Remove every CORS response header an inner service or upstream wrote, so
+/// that a browser never sees two `Access-Control-Allow-Origin` values.
+pub fn strip_cors_headers(headers: &mut HeaderMap) {
+    for name in [
+        ACCESS_CONTROL_ALLOW_ORIGIN,
+        ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        ACCESS_CONTROL_ALLOW_METHODS,
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        ACCESS_CONTROL_EXPOSE_HEADERS,
+        ACCESS_CONTROL_MAX_AGE,
+        ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
+    ] {
+        headers.remove(name);
+    }
+}
+
+impl PreflightAllowed<'_> {
+    /// Write the preflight answer's headers into an empty response.
+    pub fn write(&self, headers: &mut HeaderMap) {
+        strip_cors_headers(headers);
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, self.allow_origin.clone());
+        if self.allow_credentials {
+            headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+        }
+        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, self.allow_methods.clone());
+        if let Some(h) = &self.allow_headers {
+            headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, h.clone());
+        }
+        if let Some(m) = self.max_age {
+            headers.insert(ACCESS_CONTROL_MAX_AGE, m.clone());
+        }
+        headers.insert(VARY, self.vary.clone());
+    }
+}
+
+impl Decision<'_> {
+    /// Put the CORS headers of a non-preflight answer on a response, whatever its
+    /// status (R28): remove the inner ones, add ours, merge `Vary`. For a
+    /// refused preflight, only `Vary: Origin` is written.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        strip_cors_headers(headers);
+        match self {
+            Decision::NotCors { vary_origin } => {
+                if *vary_origin {
+                    add_vary(headers, "origin", &VARY_ORIGIN);
+                }
+            }
+            Decision::ActualAllowed(a) => {
+                headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, a.allow_origin.clone());
+                if a.allow_credentials {
+                    headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+                }
+                if let Some(e) = a.expose_headers {
+                    headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, e.clone());
+                }
+                if a.vary_origin {
+                    add_vary(headers, "origin", &VARY_ORIGIN);
+                }
+            }
+            Decision::ActualDisallowed { .. } | Decision::PreflightRefused(_) => {
+                add_vary(headers, "origin", &VARY_ORIGIN);
+            }
+            Decision::PreflightAllowed(p) => p.write(headers),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Sets of request methods: a route's methods, a policy's methods, and the
+//! `Access-Control-Allow-Methods` / `Allow` values written from them.
+
+use http::{HeaderValue, Method};
+use thiserror::Error;
+
+use crate::header_list::is_token;
+
+/// Why a configured method is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MethodError {
+    #[error("`{0}` is a forbidden method: browsers never send it (Fetch, R2)")]
+    Forbidden(String),
+    #[error("`{0}` is not a method name (an HTTP token)")]
+    Invalid(String),
+}
+
+/// An ordered set of methods, compared case-sensitively as browsers compare
+/// them (R21), with its header value written once.
+#[derive(Debug, Clone)]
+pub struct MethodSet {
+    methods: Vec<Method>,
+    header: HeaderValue,
+}
+
+/// R2: `CONNECT`, `TRACE` and `TRACK`, in any case.
+pub fn is_forbidden_method(name: &str) -> bool {
+    ["CONNECT", "TRACE", "TRACK"]
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case(name))
+}
+
+impl MethodSet {
+    /// Validate configured method names: tokens, not forbidden, duplicates
+    /// dropped, order kept.
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<MethodSet, (usize, MethodError)> {
+        let mut methods = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let name = name.as_ref();
+            if is_forbidden_method(name) {
+                return Err((i, MethodError::Forbidden(name.to_string())));
+            }
+            if !is_token(name) {
+                return Err((i, MethodError::Invalid(name.to_string())));
+            }
+            let m = Method::from_bytes(name.as_bytes())
+                .map_err(|_| (i, MethodError::Invalid(name.to_string())))?;
+            if !methods.contains(&m) {
+                methods.push(m);
+            }
+        }
+        Ok(MethodSet::from_methods(methods))
+    }
+
+    fn from_methods(methods: Vec<Method>) -> MethodSet {
+        let joined = methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Tokens joined by ", " are always a valid header value.
+        let header = HeaderValue::from_str(&joined).unwrap_or(HeaderValue::from_static(""));
+        MethodSet { methods, header }
+    }
+
+    /// The methods in both sets, in this set's order.
+    pub fn intersect(&self, other: &MethodSet) -> MethodSet {
+        MethodSet::from_methods(
+            self.methods
+                .iter()
+                .filter(|m| other.methods.contains(m))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Byte-exact membership (R21: `put` is not `PUT`).
+    pub fn contains_bytes(&self, method: &[u8]) -> bool {
+        self.methods.iter().any(|m| m.as_str().as_bytes() == method)
+    }
+
+    /// Membership.
+    pub fn contains(&self, method: &Method) -> bool {
+        self.methods.contains(method)
+    }
+
+    /// `GET, PUT, DELETE`: the value of `Access-Control-Allow-Methods` and `Allow`.
+    pub fn header_value(&self) -> &HeaderValue {
+        &self.header
+    }
+
+    /// The methods, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Method> {
+        self.methods.iter()
+    }
+
+    /// True when there is no method.
+    pub fn is_empty(&self) -> bool {
+        self.methods.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_refuses() {
+        let set = MethodSet::parse(&["GET", "PUT", "GET", "patch"]).unwrap();
+        assert_eq!(set.header_value(), "GET, PUT, patch");
+        assert!(set.contains_bytes(b"patch") && !set.contains_bytes(b"PATCH"));
+        assert!(matches!(MethodSet::parse(&["GET", "trace"]), Err((1, MethodError::Forbidden(_)))));
+        assert!(matches!(MethodSet::parse(&["CONNECT"]), Err((0, MethodError::Forbidden(_)))));
+        assert!(matches!(MethodSet::parse(&["GE T"]), Err((0, MethodError::Invalid(_)))));
+        assert!(matches!(MethodSet::parse(&[""]), Err((0, MethodError::Invalid(_)))));
+    }
+
+    #[test]
+    fn intersection_keeps_order() {
+        let route = MethodSet::parse(&["DELETE", "GET", "PUT"]).unwrap();
+        let policy = MethodSet::parse(&["GET", "POST", "DELETE"]).unwrap();
+        assert_eq!(route.intersect(&policy).header_value(), "DELETE, GET");
+    }
+}

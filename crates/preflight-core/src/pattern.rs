@@ -1,0 +1,219 @@
+//! Origin patterns as a configuration writes them.
+//!
+//! - exact: `https://app.example.com`
+//! - subdomain: `https://*.example.com` (one or more whole DNS labels before the
+//!   suffix, never part of a label)
+//! - any port: `http://localhost:*`
+//! - any origin: `*`
+//! - the opaque origin: `null` (refused by the policy unless allowed dangerously)
+//!
+//! No regular expressions, no "reflect anything" (DESIGN.md, non-goals).
+
+use thiserror::Error;
+
+use crate::origin::{Origin, OriginError};
+
+/// One entry of `allow_origins`, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OriginPattern {
+    /// `*`: every origin (never with credentials).
+    Any,
+    /// `null`: the opaque origin.
+    Null,
+    /// One serialized origin.
+    Exact(String),
+    /// `scheme://*.suffix[:port]`: any host made of one or more whole labels
+    /// followed by `.suffix`.
+    Subdomain {
+        scheme: String,
+        /// The registrable part after `*.`, without the leading dot.
+        suffix: String,
+        port: PortSpec,
+    },
+    /// `scheme://host:*`: the host on any port (the default one included).
+    AnyPort { scheme: String, host: String },
+}
+
+/// The port part of a subdomain pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortSpec {
+    /// No port written: the scheme's default port only.
+    Default,
+    /// One explicit, non-default port.
+    Port(u16),
+    /// `:*`: any port.
+    Any,
+}
+
+/// Why an `allow_origins` entry is not a valid pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PatternError {
+    #[error(transparent)]
+    Origin(#[from] OriginError),
+    #[error("`*` may only stand alone, as the whole first label (`https://*.example.com`) or as the port (`http://localhost:*`)")]
+    MisplacedWildcard,
+    #[error("a subdomain wildcard needs a domain name after `*.`, not an IP address")]
+    WildcardOverIp,
+}
+
+impl OriginPattern {
+    /// Parse one pattern. Validation that needs the whole policy (credentials,
+    /// public suffixes) is done by [`crate::Policy`].
+    pub fn parse(s: &str) -> Result<OriginPattern, PatternError> {
+        if s == "*" {
+            return Ok(OriginPattern::Any);
+        }
+        if s == "null" {
+            return Ok(OriginPattern::Null);
+        }
+        let Some((scheme, rest)) = s.split_once("://") else {
+            // Let the origin parser explain what is wrong.
+            return Origin::parse_serialized(s)
+                .map_err(PatternError::from)
+                .and_then(|_| Err(PatternError::MisplacedWildcard));
+        };
+        if let Some(host_and_port) = rest.strip_prefix("*.") {
+            let (host, port) = match host_and_port.rsplit_once(':') {
+                Some((h, "*")) => (h, PortSpec::Any),
+                _ => (host_and_port, PortSpec::Default),
+            };
+            if host.contains('*') {
+                return Err(PatternError::MisplacedWildcard);
+            }
+            // Validate with a stand-in first label: the rest must be canonical.
+            let probe = format!("{scheme}://x.{host}");
+            let origin = Origin::parse_serialized(&probe)?;
+            let tuple = origin.tuple().ok_or(PatternError::MisplacedWildcard)?;
+            let canonical_host = &tuple.host()[2..];
+            if canonical_host.starts_with('[') || canonical_host.parse::<std::net::Ipv4Addr>().is_ok()
+                || is_ipv4_like(canonical_host)
+            {
+                return Err(PatternError::WildcardOverIp);
+            }
+            let port = match (port, tuple.port()) {
+                (PortSpec::Any, _) => PortSpec::Any,
+                (_, Some(p)) => PortSpec::Port(p),
+                (_, None) => PortSpec::Default,
+            };
+            return Ok(OriginPattern::Subdomain {
+                scheme: tuple.scheme().to_string(),
+                suffix: canonical_host.to_string(),
+                port,
+            });
+        }
+        if let Some(host_part) = s.strip_suffix(":*") {
+            if host_part.contains('*') {
+                return Err(PatternError::MisplacedWildcard);
+            }
+            let origin = Origin::parse_serialized(host_part)?;
+            let tuple = origin.tuple().ok_or(PatternError::MisplacedWildcard)?;
+            if tuple.port().is_some() {
+                return Err(PatternError::MisplacedWildcard);
+            }
+            return Ok(OriginPattern::AnyPort {
+                scheme: tuple.scheme().to_string(),
+                host: tuple.host().to_string(),
+            });
+        }
+        if s.contains('*') {
+            return Err(PatternError::MisplacedWildcard);
+        }
+        let origin = Origin::parse_serialized(s)?;
+        Ok(OriginPattern::Exact(origin.serialize().to_string()))
+    }
+
+    /// The pattern written back in canonical form.
+    pub fn to_pattern_string(&self) -> String {
+        match self {
+            OriginPattern::Any => "*".into(),
+            OriginPattern::Null => "null".into(),
+            OriginPattern::Exact(s) => s.clone(),
+            OriginPattern::Subdomain {
+                scheme,
+                suffix,
+                port,
+            } => match port {
+                PortSpec::Default => format!("{scheme}://*.{suffix}"),
+                PortSpec::Port(p) => format!("{scheme}://*.{suffix}:{p}"),
+                PortSpec::Any => format!("{scheme}://*.{suffix}:*"),
+            },
+            OriginPattern::AnyPort { scheme, host } => format!("{scheme}://{host}:*"),
+        }
+    }
+
+    /// The scheme the pattern allows, when it names one.
+    pub fn scheme(&self) -> Option<&str> {
+        match self {
+            OriginPattern::Exact(s) => s.split_once("://").map(|(scheme, _)| scheme),
+            OriginPattern::Subdomain { scheme, .. } | OriginPattern::AnyPort { scheme, .. } => {
+                Some(scheme)
+            }
+            OriginPattern::Any | OriginPattern::Null => None,
+        }
+    }
+}
+
+/// The `url` crate treats a last label made of digits as IPv4; so do we.
+fn is_ipv4_like(host: &str) -> bool {
+    host.rsplit('.')
+        .next()
+        .is_some_and(|last| !last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_kind() {
+        assert_eq!(OriginPattern::parse("*"), Ok(OriginPattern::Any));
+        assert_eq!(OriginPattern::parse("null"), Ok(OriginPattern::Null));
+        assert_eq!(
+            OriginPattern::parse("https://app.example.com"),
+            Ok(OriginPattern::Exact("https://app.example.com".into()))
+        );
+        assert_eq!(
+            OriginPattern::parse("https://*.example.com"),
+            Ok(OriginPattern::Subdomain {
+                scheme: "https".into(),
+                suffix: "example.com".into(),
+                port: PortSpec::Default
+            })
+        );
+        assert_eq!(
+            OriginPattern::parse("https://*.example.com:8443"),
+            Ok(OriginPattern::Subdomain {
+                scheme: "https".into(),
+                suffix: "example.com".into(),
+                port: PortSpec::Port(8443)
+            })
+        );
+        assert_eq!(
+            OriginPattern::parse("http://localhost:*"),
+            Ok(OriginPattern::AnyPort {
+                scheme: "http".into(),
+                host: "localhost".into()
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_misplaced_wildcards_and_bad_origins() {
+        for bad in [
+            "https://*example.com",
+            "https://a.*.example.com",
+            "https://*",
+            "*.example.com",
+            "https://example.*",
+            "https://*.*.example.com",
+            "https://*.10.0.0.1",
+            "https://*.[::1]",
+            "https://example.com/",
+            "https://*.example.com/",
+            "https://*.Example.com",
+            "http://localhost:80:*",
+        ] {
+            assert!(OriginPattern::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+}
