@@ -58,16 +58,16 @@ impl<'a> CorsRequest<'a> {
 
 /// The engine's answer to one request.
 #[derive(Debug, Clone)]
-pub enum Decision<'a> {
+pub enum Decision {
     /// No `Origin`: not a CORS request. `vary_origin` is true when the answer
     /// would have differed with one (R37).
     NotCors { vary_origin: bool },
     /// Answer the preflight with these headers and status.
-    PreflightAllowed(PreflightAllowed<'a>),
+    PreflightAllowed(PreflightAllowed),
     /// Answer the preflight with 403 and no CORS headers.
     PreflightRefused(Refusal),
     /// Pass the request on and add these headers to whatever comes back.
-    ActualAllowed(ActualAllowed<'a>),
+    ActualAllowed(ActualAllowed),
     /// The origin is not allowed: no CORS headers; forward or reject as the
     /// policy says.
     ActualDisallowed {
@@ -77,22 +77,22 @@ pub enum Decision<'a> {
 
 /// An allowed preflight's answer.
 #[derive(Debug, Clone)]
-pub struct PreflightAllowed<'a> {
+pub struct PreflightAllowed {
     pub status: StatusCode,
     pub allow_origin: HeaderValue,
     pub allow_credentials: bool,
-    pub allow_methods: &'a HeaderValue,
+    pub allow_methods: HeaderValue,
     pub allow_headers: Option<HeaderValue>,
-    pub max_age: Option<&'a HeaderValue>,
+    pub max_age: Option<HeaderValue>,
     pub vary: HeaderValue,
 }
 
 /// The headers added to an allowed actual request's response.
 #[derive(Debug, Clone)]
-pub struct ActualAllowed<'a> {
+pub struct ActualAllowed {
     pub allow_origin: HeaderValue,
     pub allow_credentials: bool,
-    pub expose_headers: Option<&'a HeaderValue>,
+    pub expose_headers: Option<HeaderValue>,
     pub vary_origin: bool,
 }
 
@@ -156,9 +156,10 @@ impl Policy {
     /// request goes: [`Policy::methods_for_route`] of the route, or
     /// [`Policy::methods`] when routes are not known.
     ///
-    /// The actual-request path never allocates; the preflight path allocates
-    /// only when it must re-write the requested header list.
-    pub fn decide<'a>(&'a self, req: &CorsRequest<'a>, methods: &'a MethodSet) -> Decision<'a> {
+    /// The actual-request path never allocates (header values are shared, so
+    /// a clone counts a reference); the preflight path allocates only when it
+    /// must re-write the requested header list.
+    pub fn decide(&self, req: &CorsRequest<'_>, methods: &MethodSet) -> Decision {
         let Some(origin) = req.origin else {
             return Decision::NotCors {
                 vary_origin: !self.is_static_wildcard(),
@@ -180,7 +181,7 @@ impl Policy {
                 Decision::ActualAllowed(ActualAllowed {
                     allow_origin,
                     allow_credentials: self.credentials,
-                    expose_headers: self.expose.as_ref(),
+                    expose_headers: self.expose.clone(),
                     vary_origin,
                 })
             }
@@ -197,13 +198,13 @@ impl Policy {
         }
     }
 
-    fn preflight<'a>(
-        &'a self,
-        req: &CorsRequest<'a>,
+    fn preflight(
+        &self,
+        req: &CorsRequest<'_>,
         origin: &HeaderValue,
         matched: OriginMatch,
-        methods: &'a MethodSet,
-    ) -> Result<PreflightAllowed<'a>, Refusal> {
+        methods: &MethodSet,
+    ) -> Result<PreflightAllowed, Refusal> {
         if matched == OriginMatch::No {
             return Err(Refusal::OriginNotAllowed);
         }
@@ -232,9 +233,9 @@ impl Policy {
             status: self.preflight_status,
             allow_origin,
             allow_credentials: self.credentials,
-            allow_methods: methods.header_value(),
+            allow_methods: methods.header_value().clone(),
             allow_headers,
-            max_age: self.max_age.as_ref(),
+            max_age: self.max_age.clone(),
             vary: if vary_origin {
                 VARY_PREFLIGHT
             } else {
@@ -289,7 +290,7 @@ pub fn strip_cors_headers(headers: &mut HeaderMap) {
     }
 }
 
-impl PreflightAllowed<'_> {
+impl PreflightAllowed {
     /// Write the preflight answer's headers into an empty response.
     pub fn write(&self, headers: &mut HeaderMap) {
         strip_cors_headers(headers);
@@ -301,14 +302,14 @@ impl PreflightAllowed<'_> {
         if let Some(h) = &self.allow_headers {
             headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, h.clone());
         }
-        if let Some(m) = self.max_age {
+        if let Some(m) = &self.max_age {
             headers.insert(ACCESS_CONTROL_MAX_AGE, m.clone());
         }
         headers.insert(VARY, self.vary.clone());
     }
 }
 
-impl Decision<'_> {
+impl Decision {
     /// Put the CORS headers of a non-preflight answer on a response, whatever its
     /// status (R28): remove the inner ones, add ours, merge `Vary`. For a
     /// refused preflight, only `Vary: Origin` is written.
@@ -325,7 +326,7 @@ impl Decision<'_> {
                 if a.allow_credentials {
                     headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
                 }
-                if let Some(e) = a.expose_headers {
+                if let Some(e) = &a.expose_headers {
                     headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, e.clone());
                 }
                 if a.vary_origin {

@@ -52,6 +52,11 @@ impl MethodSet {
         Ok(MethodSet::from_methods(methods))
     }
 
+    /// The empty set.
+    pub fn empty() -> MethodSet {
+        MethodSet::from_methods(Vec::new())
+    }
+
     fn from_methods(methods: Vec<Method>) -> MethodSet {
         let joined = methods
             .iter()
@@ -60,6 +65,8 @@ impl MethodSet {
             .join(", ");
         // Tokens joined by ", " are always a valid header value.
         let header = HeaderValue::from_str(&joined).unwrap_or(HeaderValue::from_static(""));
+        // Cloning once makes the buffer shared, so later clones never allocate.
+        let _promote = header.clone();
         MethodSet { methods, header }
     }
 

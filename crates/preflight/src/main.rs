@@ -1,1 +1,58 @@
-fn main() {}
+//! `preflight`: the binary. It parses arguments and calls the libraries.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod demo;
+mod explain;
+mod lint;
+mod serve;
+
+/// CORS done right: a gateway that answers preflights per route, and a doctor
+/// that tells you in plain words why a browser blocks a request.
+#[derive(Debug, Parser)]
+#[command(name = "preflight", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the demo: a todo API, the gateway in front of it, a single-page app on
+    /// a second origin that calls it, and the dashboard. Prints the URLs.
+    Demo(demo::DemoArgs),
+    /// Run the gateway in front of your API, as the config file says.
+    Serve(serve::ServeArgs),
+    /// Check a config file; every problem points at its file, line and key.
+    /// Exit 0 when it loads, 1 when it has errors.
+    Lint(lint::LintArgs),
+    /// Offline: what the gateway with this config answers to a request, and what
+    /// a browser then does. Exit 0 allowed, 1 blocked, 2 error.
+    Explain(explain::ExplainArgs),
+    /// Live: act as the browser against any server and explain the verdict.
+    /// Exit 0 allowed, 1 blocked, 2 error.
+    Check(check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Demo(args) => demo::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Lint(args) => lint::run(args).await,
+            Command::Explain(args) => explain::run(args).await,
+            Command::Check(args) => check::run(args).await,
+        }
+    })
+}

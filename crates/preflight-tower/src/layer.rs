@@ -1,0 +1,95 @@
+//! [`CorsLayer`]: a validated policy plus, optionally, the methods of the route
+//! it guards.
+
+use std::sync::Arc;
+
+use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError};
+use tower::Layer;
+
+use crate::service::Cors;
+
+/// The CORS layer. Cheap to clone: the policy is shared.
+#[derive(Debug, Clone)]
+pub struct CorsLayer {
+    pub(crate) state: Arc<State>,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    /// `None` for a route without CORS (`cors = false`).
+    pub(crate) policy: Option<Policy>,
+    /// The methods a preflight may ask for: the route's methods that the
+    /// policy allows, or the policy's methods when the route is not known.
+    pub(crate) preflight_methods: MethodSet,
+    /// The route's own methods, when known: they decide the answer to an
+    /// ordinary `OPTIONS` (DESIGN.md: `204` with `Allow`).
+    pub(crate) route_methods: Option<MethodSet>,
+}
+
+impl CorsLayer {
+    /// A layer for a validated policy; the policy's methods apply.
+    pub fn new(policy: Policy) -> CorsLayer {
+        let preflight_methods = policy.methods().clone();
+        CorsLayer {
+            state: Arc::new(State {
+                policy: Some(policy),
+                preflight_methods,
+                route_methods: None,
+            }),
+        }
+    }
+
+    /// Validate a `[cors]` table and build the layer. Every refused setting is
+    /// returned; nothing panics later.
+    pub fn from_config(config: &CorsConfig) -> Result<CorsLayer, Vec<PolicyError>> {
+        Policy::new(config).map(CorsLayer::new)
+    }
+
+    /// A layer for a route without cross-origin access: preflights are refused
+    /// with 403, and any `Access-Control-*` header the inner service writes is
+    /// removed.
+    pub fn disabled() -> CorsLayer {
+        CorsLayer {
+            state: Arc::new(State {
+                policy: None,
+                preflight_methods: MethodSet::empty(),
+                route_methods: None,
+            }),
+        }
+    }
+
+    /// Tell the layer which methods the route has. A preflight for a method
+    /// the route lacks is then refused, and an ordinary `OPTIONS` on a route
+    /// without `OPTIONS` is answered `204` with `Allow`.
+    pub fn with_methods(self, route: MethodSet) -> CorsLayer {
+        let preflight_methods = match &self.state.policy {
+            Some(policy) => policy.methods_for_route(&route),
+            None => self.state.preflight_methods.clone(),
+        };
+        CorsLayer {
+            state: Arc::new(State {
+                policy: self.state.policy.clone(),
+                preflight_methods,
+                route_methods: Some(route),
+            }),
+        }
+    }
+
+    /// The policy, when CORS is enabled.
+    pub fn policy(&self) -> Option<&Policy> {
+        self.state.policy.as_ref()
+    }
+
+    /// The methods preflights may ask for.
+    pub fn preflight_methods(&self) -> &MethodSet {
+        &self.state.preflight_methods
+    }
+}
+
+impl<S> Layer<S> for CorsLayer {
+    type Service = Cors<S>;
+
+    fn layer(&self, inner: S) -> Cors<S> {
+        Cors::new(inner, self.clone())
+    }
+}
