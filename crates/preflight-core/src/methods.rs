@@ -15,6 +15,14 @@ pub enum MethodError {
     Invalid(String),
 }
 
+/// A refused method in a list: its index and why.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("methods[{index}]: {error}")]
+pub struct MethodListError {
+    pub index: usize,
+    pub error: MethodError,
+}
+
 /// An ordered set of methods, compared case-sensitively as browsers compare
 /// them (R21), with its header value written once.
 #[derive(Debug, Clone)]
@@ -33,18 +41,18 @@ pub fn is_forbidden_method(name: &str) -> bool {
 impl MethodSet {
     /// Validate configured method names: tokens, not forbidden, duplicates
     /// dropped, order kept.
-    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<MethodSet, (usize, MethodError)> {
+    pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<MethodSet, MethodListError> {
         let mut methods = Vec::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
             let name = name.as_ref();
             if is_forbidden_method(name) {
-                return Err((i, MethodError::Forbidden(name.to_string())));
+                return Err(MethodListError { index: i, error: MethodError::Forbidden(name.to_string()) });
             }
             if !is_token(name) {
-                return Err((i, MethodError::Invalid(name.to_string())));
+                return Err(MethodListError { index: i, error: MethodError::Invalid(name.to_string()) });
             }
             let m = Method::from_bytes(name.as_bytes())
-                .map_err(|_| (i, MethodError::Invalid(name.to_string())))?;
+                .map_err(|_| MethodListError { index: i, error: MethodError::Invalid(name.to_string()) })?;
             if !methods.contains(&m) {
                 methods.push(m);
             }
@@ -116,10 +124,11 @@ mod tests {
         let set = MethodSet::parse(&["GET", "PUT", "GET", "patch"]).unwrap();
         assert_eq!(set.header_value(), "GET, PUT, patch");
         assert!(set.contains_bytes(b"patch") && !set.contains_bytes(b"PATCH"));
-        assert!(matches!(MethodSet::parse(&["GET", "trace"]), Err((1, MethodError::Forbidden(_)))));
-        assert!(matches!(MethodSet::parse(&["CONNECT"]), Err((0, MethodError::Forbidden(_)))));
-        assert!(matches!(MethodSet::parse(&["GE T"]), Err((0, MethodError::Invalid(_)))));
-        assert!(matches!(MethodSet::parse(&[""]), Err((0, MethodError::Invalid(_)))));
+        let err = |names: &[&str]| MethodSet::parse(names).unwrap_err();
+        assert!(matches!(err(&["GET", "trace"]), MethodListError { index: 1, error: MethodError::Forbidden(_) }));
+        assert!(matches!(err(&["CONNECT"]), MethodListError { index: 0, error: MethodError::Forbidden(_) }));
+        assert!(matches!(err(&["GE T"]), MethodListError { index: 0, error: MethodError::Invalid(_) }));
+        assert!(matches!(err(&[""]), MethodListError { index: 0, error: MethodError::Invalid(_) }));
     }
 
     #[test]

@@ -211,8 +211,8 @@ impl Policy {
             Some(list) if list.iter().any(|m| m == "*") => MethodSet::parse(&DEFAULT_METHODS).ok(),
             Some(list) => match MethodSet::parse(list) {
                 Ok(set) => Some(set),
-                Err((i, e)) => {
-                    errors.push(PolicyError::new("allow_methods", Some(i), list[i].clone(), PolicyErrorKind::Method(e)));
+                Err(e) => {
+                    errors.push(PolicyError::new("allow_methods", Some(e.index), list[e.index].clone(), PolicyErrorKind::Method(e.error)));
                     None
                 }
             },
