@@ -120,22 +120,26 @@ impl OriginMatcher {
     }
 
     fn matches_subdomain(&self, parts: &OriginParts<'_>) -> bool {
-        if !is_dns_name(parts.host) {
+        if parts.host.len() > 253 {
             return false;
         }
         let mut node = &self.subdomains;
-        let mut labels = parts.host.rsplit('.').peekable();
-        while let Some(label) = labels.next() {
+        // The suffix is compared label by label as the pattern wrote it (like an
+        // exact origin: `_` or a trailing dot there is the admin's choice); only
+        // the labels the wildcard stands for must be a DNS name.
+        let mut rest = parts.host;
+        while let Some((left, label)) = rest.rsplit_once('.') {
             let Some(next) = node.children.get(label) else {
                 return false;
             };
             node = next;
+            rest = left;
             // One or more whole labels must remain on the left of the suffix.
-            if labels.peek().is_some()
-                && node
-                    .accepts
-                    .iter()
-                    .any(|(scheme, port)| **scheme == *parts.scheme && port_ok(*port, parts.port))
+            if node
+                .accepts
+                .iter()
+                .any(|(scheme, port)| **scheme == *parts.scheme && port_ok(*port, parts.port))
+                && is_dns_name(left)
             {
                 return true;
             }
@@ -207,8 +211,8 @@ fn split_origin(origin: &str) -> Option<OriginParts<'_>> {
     })
 }
 
-/// Lower-case letter-digit-hyphen labels, none empty: the only hosts a
-/// subdomain wildcard can cover (no `_`, no `%`, no trailing dot).
+/// Lower-case letter-digit-hyphen labels, none empty: the only labels a
+/// subdomain wildcard can stand for (no `_`, no `%`, no trailing dot).
 fn is_dns_name(host: &str) -> bool {
     host.len() <= 253
         && host

@@ -171,14 +171,14 @@ impl Problem {
             span: None,
         }
     }
-    fn error(key: impl Into<String>, message: impl Into<String>) -> Problem {
+    pub(crate) fn error(key: impl Into<String>, message: impl Into<String>) -> Problem {
         Problem::new(Severity::Error, key, message)
     }
-    fn help(mut self, help: impl Into<String>) -> Problem {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Problem {
         self.help = Some(help.into());
         self
     }
-    fn at(mut self, source: &Arc<SourceFile>, span: Option<Range<usize>>) -> Problem {
+    pub(crate) fn at(mut self, source: &Arc<SourceFile>, span: Option<Range<usize>>) -> Problem {
         self.source = Some(source.clone());
         self.span = span;
         self
@@ -448,73 +448,7 @@ impl Validator {
     /// The span of the deepest item of `path` that exists.
     fn span(&self, path: &[Seg]) -> Option<Range<usize>> {
         let doc = self.doc.as_ref()?;
-        let mut item: &Item = doc.as_item();
-        let mut best = None;
-        for seg in path {
-            let next: Option<Item> = match (seg, item) {
-                (Seg::Key(k), _) => match item.as_table_like().and_then(|t| t.get(k)) {
-                    Some(child) => {
-                        let key_span = item
-                            .as_table_like()
-                            .and_then(|t| t.get_key_value(k))
-                            .and_then(|(key, _)| key.span());
-                        let span = child.span().or(key_span);
-                        if span.is_some() {
-                            best = span;
-                        }
-                        item = child;
-                        None
-                    }
-                    None => break,
-                },
-                (Seg::Index(i), Item::ArrayOfTables(a)) => match a.get(*i) {
-                    Some(t) => {
-                        if let Some(s) = t.span() {
-                            best = Some(s);
-                        }
-                        Some(Item::Table(t.clone()))
-                    }
-                    None => break,
-                },
-                (Seg::Index(i), Item::Value(toml_edit::Value::Array(a))) => match a.get(*i) {
-                    Some(val) => {
-                        if let Some(s) = val.span() {
-                            best = Some(s);
-                        }
-                        Some(Item::Value(val.clone()))
-                    }
-                    None => break,
-                },
-                _ => break,
-            };
-            if let Some(next) = next {
-                // Owned copies keep their spans; walk on from the copy.
-                return self.span_from(next, best, &path[path.iter().position(|p| std::ptr::eq(p, seg)).map_or(path.len(), |p| p + 1)..]);
-            }
-        }
-        best
-    }
-
-    fn span_from(&self, item: Item, mut best: Option<Range<usize>>, rest: &[Seg]) -> Option<Range<usize>> {
-        let mut item = item;
-        for seg in rest {
-            let next = match (seg, &item) {
-                (Seg::Key(k), _) => item.as_table_like().and_then(|t| t.get(k)).cloned(),
-                (Seg::Index(i), Item::ArrayOfTables(a)) => a.get(*i).cloned().map(Item::Table),
-                (Seg::Index(i), Item::Value(toml_edit::Value::Array(a))) => a.get(*i).cloned().map(Item::Value),
-                (Seg::Index(i), Item::Value(toml_edit::Value::InlineTable(_))) => {
-                    let _ = i;
-                    None
-                }
-                _ => None,
-            };
-            let Some(next) = next else { break };
-            if let Some(s) = next.span() {
-                best = Some(s);
-            }
-            item = next;
-        }
-        best
+        span_in(doc.as_item(), path)
     }
 
     fn push(&mut self, path: &[Seg], p: Problem) {
@@ -698,10 +632,10 @@ impl Validator {
         } else {
             match MethodSet::parse(input.methods) {
                 Ok(m) => Some(m),
-                Err((i, e)) => {
+                Err(e) => {
                     let mut p = at("methods");
-                    p.push(Seg::Index(i));
-                    self.error(&p, e.to_string(), "remove it or fix the method name");
+                    p.push(Seg::Index(e.index));
+                    self.error(&p, e.error.to_string(), "remove it or fix the method name");
                     None
                 }
             }
@@ -868,17 +802,12 @@ impl Validator {
             }
         }
         // Spans for the loop above: set after, as the loop borrows `s`.
-        for p in self.problems.iter_mut() {
-            if p.span.is_none() && p.key.starts_with("server.") {
-                let key = &p.key["server.".len()..];
-                let key: &str = key;
-                if let Some(doc) = &self.doc {
-                    p.span = doc
-                        .as_table()
-                        .get("server")
-                        .and_then(|t| t.as_table_like())
-                        .and_then(|t| t.get(key))
-                        .and_then(Item::span);
+        if let Some(doc) = &self.doc {
+            for p in self.problems.iter_mut() {
+                if let Some(key) = p.key.strip_prefix("server.") {
+                    if p.span.is_none() {
+                        p.span = span_in(doc.as_item(), &[Seg::Key("server"), Seg::Key(key)]);
+                    }
                 }
             }
         }
@@ -901,6 +830,68 @@ impl Validator {
         }
         ok.then_some(s)
     }
+}
+
+/// A node of the parsed document: the three shapes `toml_edit` hands out.
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    Item(&'a Item),
+    Table(&'a toml_edit::Table),
+    Value(&'a toml_edit::Value),
+}
+
+impl<'a> Node<'a> {
+    fn span(self) -> Option<Range<usize>> {
+        match self {
+            Node::Item(i) => i.span(),
+            Node::Table(t) => t.span(),
+            Node::Value(v) => v.span(),
+        }
+    }
+    fn key(self, k: &str) -> Option<(Node<'a>, Option<Range<usize>>)> {
+        match self {
+            Node::Item(Item::Table(t)) | Node::Table(t) => {
+                let (key, item) = t.get_key_value(k)?;
+                Some((Node::Item(item), key.span()))
+            }
+            Node::Item(Item::Value(toml_edit::Value::InlineTable(t))) | Node::Value(toml_edit::Value::InlineTable(t)) => {
+                let (key, item) = t.get_key_value(k)?;
+                Some((Node::Item(item), key.span()))
+            }
+            _ => None,
+        }
+    }
+    fn index(self, i: usize) -> Option<Node<'a>> {
+        match self {
+            Node::Item(Item::ArrayOfTables(a)) => a.get(i).map(Node::Table),
+            Node::Item(Item::Value(toml_edit::Value::Array(a))) | Node::Value(toml_edit::Value::Array(a)) => a.get(i).map(Node::Value),
+            _ => None,
+        }
+    }
+}
+
+/// The span of the deepest node of `path` that exists: the value itself, or
+/// its key when the value has none.
+fn span_in(root: &Item, path: &[Seg]) -> Option<Range<usize>> {
+    let mut node = Node::Item(root);
+    let mut best = None;
+    for seg in path {
+        let (next, key_span) = match seg {
+            Seg::Key(k) => match node.key(k) {
+                Some(found) => found,
+                None => break,
+            },
+            Seg::Index(i) => match node.index(*i) {
+                Some(n) => (n, None),
+                None => break,
+            },
+        };
+        if let Some(s) = next.span().or(key_span) {
+            best = Some(s);
+        }
+        node = next;
+    }
+    best
 }
 
 struct RouteInput<'a> {

@@ -1,6 +1,6 @@
 //! Methods (§"Methods"): normalization, forbidden and safelisted methods.
 
-use super::headers::is_token;
+use super::syntax::is_token;
 
 /// R1: a case-insensitive match for `DELETE`, `GET`, `HEAD`, `OPTIONS`, `POST` or
 /// `PUT` is uppercased; any other method is sent as written.
@@ -21,12 +21,9 @@ pub fn normalize_method(method: &str) -> String {
     }
 }
 
-/// R2: `CONNECT`, `TRACE` and `TRACK`, in any case, make fetch() throw.
-pub fn is_forbidden_method(method: &str) -> bool {
-    ["CONNECT", "TRACE", "TRACK"]
-        .iter()
-        .any(|m| m.eq_ignore_ascii_case(method))
-}
+/// R2: `CONNECT`, `TRACE` and `TRACK`, in any case, make fetch() throw. One
+/// definition, shared with the server side.
+pub use crate::methods::is_forbidden_method;
 
 /// R1: `GET`, `HEAD` and `POST`, compared byte for byte.
 pub fn is_cors_safelisted_method(method: &str) -> bool {

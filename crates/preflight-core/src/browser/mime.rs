@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::syntax::{
-    collect_http_quoted_string, is_http_whitespace, is_token, isomorphic_decode, trim_by,
+    collect_http_quoted_string, is_http_whitespace, is_token, isomorphic_decode,
     trim_http_whitespace,
 };
 
@@ -47,7 +47,6 @@ fn is_quoted_string_token_byte(b: u8) -> bool {
 /// [`parse_mime_type`] on the bytes of a header value.
 pub(crate) fn parse_mime_type_bytes(input: &[u8]) -> Option<MimeType> {
     let input = trim_http_whitespace(input);
-    let mut pos = 0;
 
     let type_end = input.iter().position(|&b| b == b'/')?;
     let type_ = &input[..type_end];
@@ -55,23 +54,14 @@ pub(crate) fn parse_mime_type_bytes(input: &[u8]) -> Option<MimeType> {
         return None;
     }
     // Skip the `/`.
-    pos = type_end + 1;
+    let mut pos = type_end + 1;
 
     let subtype_end = input[pos..]
         .iter()
         .position(|&b| b == b';')
         .map_or(input.len(), |i| pos + i);
-    let subtype = trim_by(&input[pos..subtype_end], is_http_whitespace);
-    // Only trailing whitespace is removed from the subtype; leading whitespace
-    // stays and makes it fail the token test.
-    let subtype = if input[pos..subtype_end]
-        .first()
-        .is_some_and(|&b| is_http_whitespace(b))
-    {
-        &input[pos..pos + 1]
-    } else {
-        subtype
-    };
+    // Only trailing whitespace is removed: leading whitespace fails the token test.
+    let subtype = trim_trailing_http_whitespace(&input[pos..subtype_end]);
     if !is_token(subtype) {
         return None;
     }

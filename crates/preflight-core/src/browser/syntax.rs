@@ -1,26 +1,10 @@
 //! Byte-level syntax shared by the header rules: tokens, HTTP whitespace, quoted
 //! strings, and the isomorphic encoding that turns a JS string into header bytes.
 
-/// An HTTP token code point (RFC 9110 `tchar`).
+/// An HTTP token code point (RFC 9110 `tchar`); the one definition is the
+/// server side's.
 pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+    crate::header_list::is_tchar(b)
 }
 
 /// A non-empty sequence of token code points: a method or a header name.

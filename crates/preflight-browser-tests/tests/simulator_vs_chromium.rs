@@ -1,0 +1,245 @@
+//! The simulator must agree with Chromium. Each case is served by a real HTTP
+//! server to headless Chromium (a page on one loopback port fetching from
+//! another) and, with the very same answers, to `browser::simulate`; the
+//! verdict, Chromium's `corsError` name (read over CDP), the number of
+//! preflights and the exposed headers must be equal.
+
+use std::time::Duration;
+
+use preflight_browser_tests::{browser_required, chromium_path, Browser, ScriptedServer};
+use preflight_core::browser::{
+    simulate, BrowserRequest, CredentialsMode, ExchangeKind, PreflightCache, Profile, ServerResponse,
+};
+use preflight_core::Origin;
+use serde_json::json;
+
+/// `{origin}` in a header value stands for the page's origin.
+type Headers = &'static [(&'static str, &'static str)];
+
+struct Case {
+    name: &'static str,
+    method: &'static str,
+    headers: Headers,
+    credentials: &'static str,
+    preflight: (u16, Headers),
+    actual: (u16, Headers),
+}
+
+const ACAO: (&str, &str) = ("access-control-allow-origin", "{origin}");
+
+const CASES: &[Case] = &[
+    Case { name: "simple GET allowed (R14)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[ACAO]) },
+    Case { name: "no ACAO (R14)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[]) },
+    Case { name: "ACAO * with credentials include (R14)", method: "GET", headers: &[], credentials: "include",
+        preflight: (500, &[]), actual: (200, &[("access-control-allow-origin", "*")]) },
+    Case { name: "ACAO * without credentials (R14)", method: "GET", headers: &[], credentials: "omit",
+        preflight: (500, &[]), actual: (200, &[("access-control-allow-origin", "*"), ("access-control-allow-credentials", "true")]) },
+    Case { name: "ACAO another origin (R14)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[("access-control-allow-origin", "http://127.0.0.1:1")]) },
+    Case { name: "ACAO trailing slash (A9)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[("access-control-allow-origin", "{origin}/")]) },
+    Case { name: "ACAO null for a tuple origin (A12)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[("access-control-allow-origin", "null")]) },
+    Case { name: "ACAO without scheme (A11)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[("access-control-allow-origin", "127.0.0.1")]) },
+    Case { name: "two ACAO lines (A17)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[ACAO, ACAO]) },
+    Case { name: "ACAO list in one line (A17)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[("access-control-allow-origin", "*, http://example.com")]) },
+    Case { name: "credentials without ACAC (R14)", method: "GET", headers: &[], credentials: "include",
+        preflight: (500, &[]), actual: (200, &[ACAO]) },
+    Case { name: "ACAC True is not true (R14)", method: "GET", headers: &[], credentials: "include",
+        preflight: (500, &[]), actual: (200, &[ACAO, ("access-control-allow-credentials", "True")]) },
+    Case { name: "credentials with ACAC true (R14)", method: "GET", headers: &[], credentials: "include",
+        preflight: (500, &[]), actual: (200, &[ACAO, ("access-control-allow-credentials", "true")]) },
+    Case { name: "actual 500 is shared (R28)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]), actual: (500, &[ACAO]) },
+    Case { name: "POST text/plain needs no preflight (R3, R12)", method: "POST", headers: &[("content-type", "text/plain;charset=utf-8")], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[ACAO]) },
+    Case { name: "POST application/json is preflighted and allowed (R12)", method: "POST", headers: &[("content-type", "application/json")], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-headers", "content-type")]), actual: (201, &[ACAO]) },
+    Case { name: "PUT allowed by ACAM (R21)", method: "PUT", headers: &[], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-methods", "PUT")]), actual: (200, &[ACAO]) },
+    Case { name: "preflight 500 (R18)", method: "PUT", headers: &[], credentials: "same-origin",
+        preflight: (500, &[ACAO, ("access-control-allow-methods", "PUT")]), actual: (200, &[ACAO]) },
+    Case { name: "preflight 403 without headers (R18)", method: "DELETE", headers: &[], credentials: "same-origin",
+        preflight: (403, &[]), actual: (200, &[ACAO]) },
+    Case { name: "preflight without ACAO (R18)", method: "PUT", headers: &[], credentials: "same-origin",
+        preflight: (204, &[("access-control-allow-methods", "PUT")]), actual: (200, &[ACAO]) },
+    Case { name: "preflight ACAO * with credentials (R18)", method: "PUT", headers: &[], credentials: "include",
+        preflight: (204, &[("access-control-allow-origin", "*"), ("access-control-allow-credentials", "true"), ("access-control-allow-methods", "PUT")]), actual: (200, &[ACAO]) },
+    Case { name: "preflight credentials without ACAC (R18)", method: "PUT", headers: &[], credentials: "include",
+        preflight: (204, &[ACAO, ("access-control-allow-methods", "PUT")]), actual: (200, &[ACAO, ("access-control-allow-credentials", "true")]) },
+    Case { name: "method not in ACAM (R21)", method: "DELETE", headers: &[], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-methods", "GET, PUT")]), actual: (200, &[ACAO]) },
+    Case { name: "ACAM is case-sensitive: patch vs PATCH (R1, R21)", method: "patch", headers: &[], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-methods", "PATCH")]), actual: (200, &[ACAO]) },
+    Case { name: "put is normalized to PUT (R1)", method: "put", headers: &[], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-methods", "PUT")]), actual: (200, &[ACAO]) },
+    Case { name: "ACAM * without credentials (R21)", method: "PATCH", headers: &[], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-methods", "*")]), actual: (200, &[ACAO]) },
+    Case { name: "ACAM * is literal with credentials (R21)", method: "PATCH", headers: &[], credentials: "include",
+        preflight: (204, &[ACAO, ("access-control-allow-credentials", "true"), ("access-control-allow-methods", "*")]), actual: (200, &[ACAO, ("access-control-allow-credentials", "true")]) },
+    Case { name: "ACAM that does not parse (R19, D5)", method: "PUT", headers: &[], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-methods", "Bad method name")]), actual: (200, &[ACAO]) },
+    Case { name: "header not in ACAH (R23)", method: "GET", headers: &[("x-test", "1")], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-headers", "x-other")]), actual: (200, &[ACAO]) },
+    Case { name: "header in ACAH, other case (R23, D6)", method: "GET", headers: &[("X-Test", "1")], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-methods", "get"), ("access-control-allow-headers", "X-TEST")]), actual: (200, &[ACAO]) },
+    Case { name: "ACAH that does not parse (R19)", method: "GET", headers: &[("x-a", "1")], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-headers", "x-a, bad name")]), actual: (200, &[ACAO]) },
+    Case { name: "ACAH * covers x-test without credentials (R23)", method: "GET", headers: &[("x-test", "1")], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-headers", "*")]), actual: (200, &[ACAO]) },
+    Case { name: "ACAH * is literal with credentials (R23, D11)", method: "GET", headers: &[("x-test", "1")], credentials: "include",
+        preflight: (204, &[ACAO, ("access-control-allow-credentials", "true"), ("access-control-allow-headers", "*")]), actual: (200, &[ACAO, ("access-control-allow-credentials", "true")]) },
+    Case { name: "Chromium: ACAH * still covers Authorization (§4, D17)", method: "POST", headers: &[("authorization", "123")], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-methods", "*"), ("access-control-allow-headers", "*")]), actual: (200, &[ACAO]) },
+    Case { name: "Authorization listed by name (R22, D18)", method: "POST", headers: &[("authorization", "123")], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-headers", "*, Authorization")]), actual: (200, &[ACAO]) },
+    Case { name: "Range bytes=-200 is not safelisted (R3, C11)", method: "GET", headers: &[("range", "bytes=-200")], credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-headers", "x-print")]), actual: (200, &[ACAO]) },
+    Case { name: "Range bytes=100-200 is safelisted (R3, C10)", method: "GET", headers: &[("range", "bytes=100-200")], credentials: "same-origin",
+        preflight: (500, &[]), actual: (200, &[ACAO]) },
+    Case { name: "Content-Type text /plain fails the MIME parse (R3, C5)", method: "POST", headers: &[("content-type", "text /plain")], credentials: "same-origin",
+        preflight: (204, &[ACAO]), actual: (200, &[ACAO]) },
+    Case { name: "Accept over 128 bytes is not safelisted (R3, C15)", method: "GET",
+        headers: &[("accept", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")],
+        credentials: "same-origin",
+        preflight: (204, &[ACAO, ("access-control-allow-headers", "accept")]), actual: (200, &[ACAO]) },
+    Case { name: "exposed headers: safelisted, ACEH, never Set-Cookie (R9, R27, R7)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]),
+        actual: (200, &[ACAO, ("access-control-expose-headers", "x-request-id, set-cookie"), ("x-request-id", "7"), ("x-hidden", "1"), ("set-cookie", "a=1"), ("content-language", "en")]) },
+    Case { name: "ACEH * exposes all without credentials (R27, B7)", method: "GET", headers: &[], credentials: "same-origin",
+        preflight: (500, &[]),
+        actual: (200, &[ACAO, ("access-control-expose-headers", "*"), ("x-request-id", "7"), ("x-other", "1")]) },
+    Case { name: "ACEH * is literal with credentials (R27)", method: "GET", headers: &[], credentials: "include",
+        preflight: (500, &[]),
+        actual: (200, &[ACAO, ("access-control-allow-credentials", "true"), ("access-control-expose-headers", "*"), ("x-request-id", "7")]) },
+];
+
+fn fill(headers: Headers, origin: &str) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.replace("{origin}", origin)))
+        .collect()
+}
+
+fn header(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+}
+
+fn credentials_mode(s: &str) -> CredentialsMode {
+    match s {
+        "omit" => CredentialsMode::Omit,
+        "include" => CredentialsMode::Include,
+        _ => CredentialsMode::SameOrigin,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulator_agrees_with_chromium() {
+    if chromium_path().is_none() {
+        assert!(!browser_required(), "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed");
+        eprintln!("SKIPPED: Chromium is not installed; the browser suite did not run");
+        return;
+    }
+    let page = ScriptedServer::start(|_| (200, vec![("content-type".into(), "text/html".into())], "<!doctype html><title>page</title>".into()))
+        .await
+        .unwrap();
+    let page_origin = page.origin();
+    let origin_for_api = page_origin.clone();
+    // The API answers each case by its index in the path.
+    let api = ScriptedServer::start(move |req| {
+        let index: usize = req
+            .path
+            .trim_start_matches("/case/")
+            .split(['?', '/'])
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(usize::MAX);
+        let Some(case) = CASES.get(index) else {
+            return (404, vec![], String::new());
+        };
+        let (status, headers) = if req.method == "OPTIONS" { case.preflight } else { case.actual };
+        (status, fill(headers, &origin_for_api), "body".into())
+    })
+    .await
+    .unwrap();
+
+    let browser = Browser::launch().await.expect("Chromium starts");
+    let tab = browser.open(&format!("{page_origin}/")).await.expect("page loads");
+    let origin = Origin::parse_serialized(&page_origin).unwrap();
+    let mut failures = Vec::new();
+    let mut checked_preflights = 0;
+    for (i, case) in CASES.iter().enumerate() {
+        let url = format!("{}/case/{i}", api.origin());
+        let headers: serde_json::Map<String, serde_json::Value> =
+            case.headers.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let init = json!({"method": case.method, "headers": headers, "credentials": case.credentials, "cache": "no-store"});
+        let seen = tab.fetch(&url, &init.to_string()).await.expect("fetch runs");
+
+        let mut req = BrowserRequest::new(origin.clone(), url.parse().unwrap())
+            .method(case.method)
+            .credentials(credentials_mode(case.credentials));
+        for (k, v) in case.headers {
+            req = req.header(*k, *v);
+        }
+        let mut cache = PreflightCache::new(Profile::Chromium);
+        let trace = simulate(&req, Profile::Chromium, &mut cache, Duration::ZERO, |sent| {
+            let (status, headers) = match sent.kind {
+                ExchangeKind::Preflight => case.preflight,
+                ExchangeKind::Actual => case.actual,
+            };
+            ServerResponse {
+                status,
+                headers: fill(headers, &page_origin),
+            }
+        });
+        let simulated = match &trace.outcome {
+            Ok(ok) => {
+                let mut exposed: Vec<String> = ok.exposed_headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+                exposed.sort();
+                exposed.dedup();
+                Ok((ok.status, exposed))
+            }
+            Err(blocked) => Err(blocked.name().to_string()),
+        };
+        // Compare exposed names only among the headers the case set (hyper
+        // adds date and content-length of its own).
+        let set_by_case: Vec<String> = case.actual.1.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
+        let chromium = seen.result.clone().map(|(status, names)| {
+            let mut names: Vec<String> = names.into_iter().filter(|n| set_by_case.contains(n)).collect();
+            names.sort();
+            names.dedup();
+            (status, names)
+        });
+        // Preflights as the server saw them, and their CORS request headers.
+        let path = format!("/case/{i}");
+        let received: Vec<(Option<String>, Option<String>)> = api
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path && r.method == "OPTIONS")
+            .map(|r| (header(&r.headers, "access-control-request-method"), header(&r.headers, "access-control-request-headers")))
+            .collect();
+        let simulated_preflights: Vec<(Option<String>, Option<String>)> = trace
+            .exchanges
+            .iter()
+            .filter(|e| e.request.kind == ExchangeKind::Preflight)
+            .map(|e| (e.request.header("access-control-request-method"), e.request.header("access-control-request-headers")))
+            .collect();
+        if chromium != simulated || received != simulated_preflights {
+            failures.push(format!(
+                "{}: chromium {:?} with preflights {:?}, simulator {:?} with {:?}",
+                case.name, chromium, received, simulated, simulated_preflights
+            ));
+        }
+        checked_preflights += received.len();
+    }
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    assert!(checked_preflights >= 20, "the suite must exercise preflights");
+    eprintln!("browser suite: {} cases ({checked_preflights} preflights), Chromium and the simulator agree on every one", CASES.len());
+}

@@ -1,0 +1,393 @@
+//! The CORS-preflight fetch: the request's shape (R13) and the evaluation of the
+//! response (R18–R24, R26).
+
+use serde::Serialize;
+
+use super::check::cors_check_blocked;
+use super::error::{Blocked, CorsError, Stage};
+use super::headers::{extract_header_list, get_header, HeaderList};
+use super::method::is_cors_safelisted_method;
+use super::profile::Profile;
+use super::request::RequestPlan;
+
+/// R13: the headers of the preflight request, in the order Chromium sends them
+/// (preflight_controller.cc): `Accept: */*`, `Access-Control-Request-Method`,
+/// `Access-Control-Request-Headers` (only when R5 gives names; joined with `,`
+/// and no space), `Origin`, the page's own `User-Agent` when it set one, and,
+/// for Chromium, `Sec-Fetch-Mode: cors`. The network stack adds `Host`,
+/// `Connection`, `User-Agent` and the like; they are not listed. No cookies:
+/// a preflight never carries credentials.
+pub(crate) fn preflight_request_headers(plan: &RequestPlan) -> Vec<(String, String)> {
+    let mut headers = vec![
+        ("Accept".to_string(), "*/*".to_string()),
+        (
+            "Access-Control-Request-Method".to_string(),
+            plan.method.clone(),
+        ),
+    ];
+    if !plan.unsafe_headers.is_empty() {
+        headers.push((
+            "Access-Control-Request-Headers".to_string(),
+            plan.unsafe_headers.join(","),
+        ));
+    }
+    headers.push(("Origin".to_string(), plan.serialized_origin().to_string()));
+    if let Some((_, ua)) = plan
+        .headers
+        .iter()
+        .rev()
+        .find(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+    {
+        headers.push(("User-Agent".to_string(), ua.clone()));
+    }
+    if plan.profile == Profile::Chromium {
+        headers.push(("Sec-Fetch-Mode".to_string(), "cors".to_string()));
+    }
+    headers
+}
+
+/// Where the effective max-age came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxAgeSource {
+    /// No `Access-Control-Max-Age`: the default 5 s.
+    Default,
+    /// Not a number: the default 5 s.
+    Invalid,
+    /// Negative: no caching.
+    Negative,
+    /// Taken from the header.
+    Header,
+    /// Above the profile's cap: the cap.
+    Capped,
+}
+
+/// The effective preflight-cache lifetime (R24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MaxAge {
+    pub seconds: u64,
+    pub source: MaxAgeSource,
+}
+
+const DEFAULT_MAX_AGE: u64 = 5;
+
+/// R24: parse `Access-Control-Max-Age` (already combined and trimmed).
+///
+/// Missing or invalid: 5 s. Negative: 0, no caching; Chromium, Firefox and
+/// Safari all refuse to cache it and WPT (`cors/preflight-cache.htm`, case E4)
+/// expects that, so both profiles do it, although a literal reading of the
+/// standard would use 5 s. Above the cap: the cap ([`Profile::max_age_cap`]).
+/// Chromium reads the value as a signed 64-bit integer (`+` allowed, overflow
+/// invalid); the standard reads `delta-seconds` (digits only, any size).
+///
+/// ```
+/// use preflight_core::browser::{parse_max_age, Profile};
+/// assert_eq!(parse_max_age(None, Profile::Chromium).seconds, 5);
+/// assert_eq!(parse_max_age(Some("600"), Profile::Chromium).seconds, 600);
+/// assert_eq!(parse_max_age(Some("86400"), Profile::Chromium).seconds, 7200);
+/// assert_eq!(parse_max_age(Some("-1"), Profile::Spec).seconds, 0);
+/// assert_eq!(parse_max_age(Some("ten"), Profile::Spec).seconds, 5);
+/// ```
+pub fn parse_max_age(value: Option<&str>, profile: Profile) -> MaxAge {
+    let Some(value) = value else {
+        return MaxAge {
+            seconds: DEFAULT_MAX_AGE,
+            source: MaxAgeSource::Default,
+        };
+    };
+    let invalid = MaxAge {
+        seconds: DEFAULT_MAX_AGE,
+        source: MaxAgeSource::Invalid,
+    };
+    let (negative, digits) = match value.as_bytes().first() {
+        Some(b'-') => (true, &value[1..]),
+        Some(b'+') if profile == Profile::Chromium => (false, &value[1..]),
+        _ => (false, value),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return invalid;
+    }
+    if negative {
+        if profile == Profile::Chromium && digits.parse::<i64>().is_err() {
+            // Below i64::MIN: StringToInt64 fails, so the default applies.
+            return invalid;
+        }
+        return MaxAge {
+            seconds: 0,
+            source: MaxAgeSource::Negative,
+        };
+    }
+    let seconds = match digits.parse::<u64>() {
+        Ok(n) if profile == Profile::Chromium && n > i64::MAX as u64 => return invalid,
+        Ok(n) => n,
+        Err(_) if profile == Profile::Chromium => return invalid,
+        Err(_) => u64::MAX,
+    };
+    let cap = profile.max_age_cap();
+    if seconds > cap {
+        MaxAge {
+            seconds: cap,
+            source: MaxAgeSource::Capped,
+        }
+    } else {
+        MaxAge {
+            seconds,
+            source: MaxAgeSource::Header,
+        }
+    }
+}
+
+/// A preflight response that allows the actual request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreflightOk {
+    pub status: u16,
+    /// `Access-Control-Allow-Methods` as parsed (R19), or `[method]` under R20.
+    pub allow_methods: Vec<String>,
+    /// `Access-Control-Allow-Headers` as parsed (R19).
+    pub allow_headers: Vec<String>,
+    /// How long the browser may reuse this answer (R24).
+    pub max_age: MaxAge,
+    /// Things that pass today but deserve a change.
+    pub warnings: Vec<String>,
+}
+
+fn is_redirect_status(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Evaluate the response to the preflight of `plan` (R18–R24, R26).
+///
+/// `headers` are the response's (name, value) pairs, in order, repeated names
+/// allowed; see [`header_pairs`](super::header_pairs) for an `http::HeaderMap`.
+///
+/// ```
+/// use preflight_core::browser::{evaluate_preflight, plan, BrowserRequest, Profile};
+/// use preflight_core::Origin;
+/// let req = BrowserRequest::new(
+///     Origin::parse_serialized("https://app.example").unwrap(),
+///     "https://api.example/x".parse().unwrap(),
+/// )
+/// .method("PUT")
+/// .header("X-Api-Key", "k");
+/// let p = plan(&req, Profile::Chromium).unwrap();
+/// let answer = |h: &[(&str, &str)]| -> Vec<(String, String)> {
+///     h.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+/// };
+/// let ok = evaluate_preflight(&p, 204, &answer(&[
+///     ("Access-Control-Allow-Origin", "https://app.example"),
+///     ("Access-Control-Allow-Methods", "GET, PUT"),
+///     ("Access-Control-Allow-Headers", "x-api-key"),
+/// ]));
+/// assert!(ok.is_ok());
+/// let refused = evaluate_preflight(&p, 204, &answer(&[
+///     ("Access-Control-Allow-Origin", "https://app.example"),
+///     ("Access-Control-Allow-Methods", "PUT"),
+/// ]))
+/// .unwrap_err();
+/// assert_eq!(refused.name(), "HeaderDisallowedByPreflightResponse");
+/// assert!(refused.fix.contains("Access-Control-Allow-Headers: x-api-key"));
+/// ```
+pub fn evaluate_preflight(
+    plan: &RequestPlan,
+    status: u16,
+    headers: &[(String, String)],
+) -> Result<PreflightOk, Blocked> {
+    let stage = Stage::Preflight;
+    let profile = plan.profile;
+    let include = plan.include_credentials();
+
+    // R26: a preflight never follows a redirect. Chromium's preflight loader
+    // fails on the redirect itself, before any CORS check.
+    if is_redirect_status(status) {
+        if let Some(location) = get_header(headers, "location").filter(|l| !l.is_empty()) {
+            return Err(Blocked::new(
+                CorsError::PreflightDisallowedRedirect,
+                stage,
+                format!("The preflight (OPTIONS) response is a redirect ({status} to `{location}`); browsers never follow redirects for a preflight."),
+                "Answer OPTIONS at this exact URL without redirecting: call the final URL from the page (scheme, host, trailing slash), and keep http→https or auth redirects away from OPTIONS.",
+            ));
+        }
+    }
+
+    // R18: the CORS check with the actual request's credentials mode.
+    cors_check_blocked(headers, plan.serialized_origin(), include, stage)?;
+
+    // R18: an ok status.
+    if !(200..=299).contains(&status) {
+        return Err(Blocked::new(
+            CorsError::PreflightInvalidStatus,
+            stage,
+            format!("The preflight (OPTIONS) response has status {status}; a preflight must get a 2xx status."),
+            "Answer OPTIONS on this route with 204 (or 200) and the CORS headers; make sure authentication, routing or method filters let OPTIONS through.",
+        ));
+    }
+
+    // R19: parse failures are network errors.
+    let mut allow_methods = match extract_header_list(headers, "access-control-allow-methods") {
+        HeaderList::Invalid { bad_member } => {
+            return Err(Blocked::new(
+                CorsError::InvalidAllowMethodsPreflightResponse,
+                stage,
+                format!("`Access-Control-Allow-Methods` on the preflight response does not parse: `{bad_member}` is not a method name."),
+                "Send a comma-separated list of method names, e.g. `Access-Control-Allow-Methods: GET, PUT, DELETE`.",
+            ));
+        }
+        HeaderList::Absent => None,
+        HeaderList::Values(v) => Some(v),
+    };
+    let allow_headers = match extract_header_list(headers, "access-control-allow-headers") {
+        HeaderList::Invalid { bad_member } => {
+            return Err(Blocked::new(
+                CorsError::InvalidAllowHeadersPreflightResponse,
+                stage,
+                format!("`Access-Control-Allow-Headers` on the preflight response does not parse: `{bad_member}` is not a header name."),
+                "Send a comma-separated list of header names, e.g. `Access-Control-Allow-Headers: content-type, x-api-key`.",
+            ));
+        }
+        HeaderList::Absent => Vec::new(),
+        HeaderList::Values(v) => v,
+    };
+
+    // R20.
+    if allow_methods.is_none()
+        && plan.force_preflight
+        && profile.missing_allow_methods_allows_forced_method()
+    {
+        allow_methods = Some(vec![plan.method.clone()]);
+    }
+    let allow_methods = allow_methods.unwrap_or_default();
+
+    // R21: byte-case-sensitive; `*` only without credentials.
+    let method = &plan.method;
+    let method_allowed = allow_methods.iter().any(|m| m == method)
+        || is_cors_safelisted_method(method)
+        || (!include && allow_methods.iter().any(|m| m == "*"));
+    if !method_allowed {
+        return Err(method_disallowed(plan, headers, &allow_methods));
+    }
+
+    // R22, R23.
+    let mut warnings = Vec::new();
+    let listed = |name: &str| allow_headers.iter().any(|h| h.eq_ignore_ascii_case(name));
+    let wildcard = !include && allow_headers.iter().any(|h| h == "*");
+    let has_authorization = plan
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+    let mut missing: Vec<String> = Vec::new();
+    if has_authorization && !listed("authorization") {
+        if wildcard && profile.wildcard_covers_authorization() {
+            warnings.push("Chromium lets `Access-Control-Allow-Headers: *` cover `Authorization` for now, with a deprecation warning; the Fetch standard (and Servo) require listing it: add `authorization` to `Access-Control-Allow-Headers`.".to_string());
+        } else {
+            missing.push("authorization".to_string());
+        }
+    }
+    if !wildcard {
+        for name in &plan.unsafe_headers {
+            if !listed(name) && !missing.contains(name) {
+                missing.push(name.clone());
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(header_disallowed(plan, headers, &allow_headers, &missing));
+    }
+
+    // R24.
+    let max_age = parse_max_age(
+        get_header(headers, "access-control-max-age").as_deref(),
+        profile,
+    );
+    match max_age.source {
+        MaxAgeSource::Capped => warnings.push(format!(
+            "`Access-Control-Max-Age` is above this browser's cap; it is reused for {} s at most.",
+            max_age.seconds
+        )),
+        MaxAgeSource::Invalid => warnings.push(
+            "`Access-Control-Max-Age` is not a number of seconds; the browser uses 5 s."
+                .to_string(),
+        ),
+        MaxAgeSource::Negative => warnings.push(
+            "`Access-Control-Max-Age` is negative: the answer is not cached at all.".to_string(),
+        ),
+        MaxAgeSource::Default | MaxAgeSource::Header => {}
+    }
+
+    Ok(PreflightOk {
+        status,
+        allow_methods,
+        allow_headers,
+        max_age,
+        warnings,
+    })
+}
+
+fn shown(headers: &[(String, String)], name: &str) -> String {
+    match get_header(headers, name) {
+        Some(v) => format!("`{v}`"),
+        None => "absent".to_string(),
+    }
+}
+
+fn method_disallowed(
+    plan: &RequestPlan,
+    headers: &[(String, String)],
+    allow_methods: &[String],
+) -> Blocked {
+    let method = &plan.method;
+    let mut message = format!(
+        "The preflight response does not allow the method `{method}`: `Access-Control-Allow-Methods` is {}.",
+        shown(headers, "access-control-allow-methods")
+    );
+    if plan.include_credentials() && allow_methods.iter().any(|m| m == "*") {
+        message.push_str(" With credentials, `*` is not a wildcard.");
+    }
+    if allow_methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
+        message.push_str(" Method names compare case-sensitively.");
+    }
+    let mut list: Vec<String> = allow_methods
+        .iter()
+        .filter(|m| *m != "*" || !plan.include_credentials())
+        .cloned()
+        .collect();
+    list.push(method.clone());
+    Blocked::new(
+        CorsError::MethodDisallowedByPreflightResponse,
+        Stage::Preflight,
+        message,
+        format!(
+            "Add `{method}` to the preflight response: `Access-Control-Allow-Methods: {}`, or add it to the route's methods.",
+            list.join(", ")
+        ),
+    )
+}
+
+fn header_disallowed(
+    plan: &RequestPlan,
+    headers: &[(String, String)],
+    allow_headers: &[String],
+    missing: &[String],
+) -> Blocked {
+    let first = &missing[0];
+    let mut message = format!(
+        "Request header `{first}` is not allowed by `Access-Control-Allow-Headers` in the preflight response ({}).",
+        shown(headers, "access-control-allow-headers")
+    );
+    if allow_headers.iter().any(|h| h == "*") {
+        if plan.include_credentials() {
+            message.push_str(" With credentials, `*` is not a wildcard.");
+        } else if first == "authorization" {
+            message.push_str(" `*` never covers `Authorization`.");
+        }
+    }
+    let names = missing.join(", ");
+    let them = if missing.len() == 1 { "it" } else { "them" };
+    Blocked::new(
+        CorsError::HeaderDisallowedByPreflightResponse,
+        Stage::Preflight,
+        message,
+        format!(
+            "Add `Access-Control-Allow-Headers: {names}` to the preflight response, or list {them} in allow_headers."
+        ),
+    )
+}

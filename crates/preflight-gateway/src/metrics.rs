@@ -1,0 +1,234 @@
+//! What the gateway counts: Prometheus metrics, the last refused cross-origin
+//! requests, and the state of the last reload.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// How many refused requests the dashboard keeps.
+pub const REFUSALS_KEPT: usize = 100;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PreflightLabels {
+    route: String,
+    verdict: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms .. ~32 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 16))
+}
+
+/// A refused cross-origin request, for the dashboard.
+#[derive(Debug, Clone)]
+pub struct RefusedRequest {
+    pub at: SystemTime,
+    pub route: String,
+    pub method: String,
+    pub path: String,
+    pub origin: String,
+    /// `preflight` or `actual`.
+    pub kind: &'static str,
+    /// The refusal's code (`origin_not_allowed`) and its words.
+    pub code: String,
+    pub reason: String,
+}
+
+/// The outcome of the last reload.
+#[derive(Debug, Clone)]
+pub struct ReloadStatus {
+    pub at: SystemTime,
+    pub ok: bool,
+    pub message: String,
+}
+
+/// The gateway's counters. One per gateway; shared by every connection.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    preflights: Family<PreflightLabels, Counter>,
+    cross_origin_refused: Family<RouteLabels, Counter>,
+    upstream_latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    reloads: Family<ResultLabels, Counter>,
+    in_flight: Gauge,
+    refusals: Mutex<VecDeque<RefusedRequest>>,
+    last_reload: Mutex<Option<ReloadStatus>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("preflight");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let preflights = Family::<PreflightLabels, Counter>::default();
+        let cross_origin_refused = Family::<RouteLabels, Counter>::default();
+        let upstream_latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let reloads = Family::<ResultLabels, Counter>::default();
+        let in_flight = Gauge::default();
+        registry.register("requests", "Requests answered, by route, method and status", requests.clone());
+        registry.register("preflights", "Preflights answered, by route, verdict and refusal reason", preflights.clone());
+        registry.register(
+            "actual_refused",
+            "Actual cross-origin requests from an origin that is not allowed",
+            cross_origin_refused.clone(),
+        );
+        registry.register("upstream_latency_seconds", "Time to the upstream's response headers", upstream_latency.clone());
+        registry.register("reloads", "Configuration reloads, by result", reloads.clone());
+        registry.register("in_flight_requests", "Requests being answered", in_flight.clone());
+        Metrics {
+            registry,
+            requests,
+            preflights,
+            cross_origin_refused,
+            upstream_latency,
+            reloads,
+            in_flight,
+            refusals: Mutex::new(VecDeque::with_capacity(REFUSALS_KEPT)),
+            last_reload: Mutex::new(None),
+        }
+    }
+
+    pub fn request(&self, route: &str, method: &str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_string(),
+                method: method.to_string(),
+                status,
+            })
+            .inc();
+    }
+
+    pub fn preflight(&self, route: &str, allowed: bool, reason: &str) {
+        self.preflights
+            .get_or_create(&PreflightLabels {
+                route: route.to_string(),
+                verdict: if allowed { "allowed" } else { "refused" }.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn upstream_latency(&self, route: &str, elapsed: Duration) {
+        self.upstream_latency
+            .get_or_create(&RouteLabels {
+                route: route.to_string(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn refused(&self, r: RefusedRequest) {
+        if r.kind == "actual" {
+            self.cross_origin_refused
+                .get_or_create(&RouteLabels { route: r.route.clone() })
+                .inc();
+        }
+        if let Ok(mut ring) = self.refusals.lock() {
+            if ring.len() == REFUSALS_KEPT {
+                ring.pop_front();
+            }
+            ring.push_back(r);
+        }
+    }
+
+    /// The refused requests kept, newest first.
+    pub fn recent_refusals(&self) -> Vec<RefusedRequest> {
+        self.refusals
+            .lock()
+            .map(|ring| ring.iter().rev().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn reload(&self, ok: bool, message: String) {
+        self.reloads
+            .get_or_create(&ResultLabels {
+                result: if ok { "ok" } else { "failed" }.to_string(),
+            })
+            .inc();
+        if let Ok(mut last) = self.last_reload.lock() {
+            *last = Some(ReloadStatus {
+                at: SystemTime::now(),
+                ok,
+                message,
+            });
+        }
+    }
+
+    pub fn last_reload(&self) -> Option<ReloadStatus> {
+        self.last_reload.lock().ok().and_then(|l| l.clone())
+    }
+
+    pub fn in_flight(&self) -> &Gauge {
+        &self.in_flight
+    }
+
+    /// Totals for the dashboard: (requests, preflights allowed, preflights
+    /// refused, actual refused).
+    pub fn totals(&self) -> (u64, u64, u64) {
+        let text = self.encode();
+        let mut requests = 0;
+        let mut allowed = 0;
+        let mut refused = 0;
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line
+                .rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0) as u64;
+            if line.starts_with("preflight_requests_total") {
+                requests += value;
+            } else if line.starts_with("preflight_preflights_total") {
+                if line.contains("verdict=\"allowed\"") {
+                    allowed += value;
+                } else {
+                    refused += value;
+                }
+            }
+        }
+        (requests, allowed, refused)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
