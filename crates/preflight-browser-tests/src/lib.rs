@@ -217,6 +217,7 @@ impl Browser {
 }
 
 static NEXT_PROFILE: AtomicU64 = AtomicU64::new(0);
+static ARRIVAL: AtomicU64 = AtomicU64::new(0);
 
 impl Drop for Browser {
     fn drop(&mut self) {
@@ -312,8 +313,9 @@ impl Page<'_> {
                     if req_url == url && is_preflight {
                         preflights += 1;
                     }
+                    // A redirect keeps the request id; remember the first URL.
                     if let Ok(mut urls) = self.urls.lock() {
-                        urls.insert(id, (req_url, req_method, is_preflight));
+                        urls.entry(id).or_insert((req_url, req_method, is_preflight));
                     }
                 }
                 "Network.loadingFailed" => {
@@ -336,6 +338,8 @@ impl Page<'_> {
 /// One request a [`ScriptedServer`] received.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// Order of arrival across every server of this process.
+    pub seq: u64,
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, String)>,
@@ -373,6 +377,7 @@ impl ScriptedServer {
                         let log = log.clone();
                         async move {
                             let rec = Received {
+                                seq: ARRIVAL.fetch_add(1, Ordering::SeqCst),
                                 method: req.method().to_string(),
                                 path: req
                                     .uri()

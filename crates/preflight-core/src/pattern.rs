@@ -85,6 +85,11 @@ impl OriginPattern {
             let origin = Origin::parse_serialized(&probe)?;
             let tuple = origin.tuple().ok_or(PatternError::MisplacedWildcard)?;
             let canonical_host = &tuple.host()[2..];
+            // `*.` needs a domain after it: an empty suffix (`https://*.`) or one
+            // starting with an empty label would cover every trailing-dot host.
+            if canonical_host.is_empty() || canonical_host.starts_with('.') {
+                return Err(PatternError::MisplacedWildcard);
+            }
             if canonical_host.starts_with('[') || canonical_host.parse::<std::net::Ipv4Addr>().is_ok()
                 || is_ipv4_like(canonical_host)
             {

@@ -222,6 +222,25 @@ fn malformed_origins_are_refused_with_the_canonical_form() {
     );
 }
 
+/// `*.` must be followed by a domain: `https://*.` would stand for every host
+/// written with a trailing dot, a wildcard over the DNS root.
+#[test]
+fn a_wildcard_without_a_domain_is_refused_even_dangerously() {
+    for pattern in ["https://*.", "https://*.:*", "http://*..", "https://*..:8443"] {
+        let err = refused(&CorsConfig {
+            dangerously_allow_public_suffix_wildcard: Some(true),
+            ..origins(&[pattern])
+        });
+        assert_error(
+            &err,
+            "allow_origins",
+            Some(0),
+            pattern,
+            PolicyErrorKind::MalformedOrigin(PatternError::MisplacedWildcard),
+        );
+    }
+}
+
 #[test]
 fn missing_origins_are_refused() {
     let err = refused(&CorsConfig::default());

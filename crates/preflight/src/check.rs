@@ -1,13 +1,374 @@
-//! `preflight check` (being written).
+//! `preflight check`: act as the browser against a live server.
+//!
+//! The decisions are the simulator's (`preflight_core::browser`): this file
+//! only sends the requests it plans, over hyper with rustls, and prints.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::{Args, ValueEnum};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use preflight_core::browser::{
+    check_actual, evaluate_preflight, follow_redirect, plan, BrowserRequest, CredentialsMode, PreflightReason,
+    Profile, RedirectOutcome, RequestPlan,
+};
+use preflight_core::Origin;
+use url::Url;
+
+use crate::report::{Exchange, Report};
 
 /// Arguments of `preflight check`.
-#[derive(Debug, clap::Args)]
-pub struct CheckArgs {}
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    preflight check https://api.example.com/users --origin https://app.example.com\n  \
+    preflight check http://127.0.0.1:8080/api/todos --origin http://127.0.0.1:8081 \\\n      -X POST -H 'content-type: application/json' --credentials include --send-actual\n\n\
+    Exit status: 0 allowed, 1 blocked, 2 error (bad arguments, connection refused, TLS failure).")]
+pub struct CheckArgs {
+    /// The URL the page fetches.
+    pub url: String,
+    /// The page's origin, e.g. https://app.example.com
+    #[arg(long)]
+    pub origin: String,
+    /// The request method, as the page passes it to fetch() (normalized as fetch does).
+    #[arg(short = 'X', long = "request", default_value = "GET")]
+    pub method: String,
+    /// A request header the page sets, as 'Name: value'. Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// fetch()'s credentials mode.
+    #[arg(long, value_enum, default_value_t = Credentials::SameOrigin)]
+    pub credentials: Credentials,
+    /// Send the actual request even when it is not GET or HEAD (it may change data).
+    #[arg(long)]
+    pub send_actual: bool,
+    /// A request body for the actual request.
+    #[arg(short = 'd', long = "data")]
+    pub data: Option<String>,
+    /// Cookies to send when credentials are included (the browser's cookie jar).
+    #[arg(long)]
+    pub cookie: Option<String>,
+    /// Whose rules: current Chromium, or the Fetch standard as written.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Chromium)]
+    pub profile: ProfileArg,
+    /// Seconds to wait for each response.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Trust this PEM certificate (or bundle) too, for servers with a private CA.
+    #[arg(long, value_name = "PEM")]
+    pub cacert: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// fetch()'s credentials modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Credentials {
+    Omit,
+    SameOrigin,
+    Include,
+}
+
+impl From<Credentials> for CredentialsMode {
+    fn from(c: Credentials) -> Self {
+        match c {
+            Credentials::Omit => CredentialsMode::Omit,
+            Credentials::SameOrigin => CredentialsMode::SameOrigin,
+            Credentials::Include => CredentialsMode::Include,
+        }
+    }
+}
+
+/// The simulator's profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    Chromium,
+    Spec,
+}
+
+impl From<ProfileArg> for Profile {
+    fn from(p: ProfileArg) -> Self {
+        match p {
+            ProfileArg::Chromium => Profile::Chromium,
+            ProfileArg::Spec => Profile::Spec,
+        }
+    }
+}
+
+/// The name a value has on the command line (`same-origin`).
+pub fn value_name(v: impl ValueEnum) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Build the browser request from the shared arguments of `check` and `explain`.
+pub fn browser_request(
+    origin: &str,
+    url: Url,
+    method: &str,
+    headers: &[String],
+    credentials: Credentials,
+) -> Result<BrowserRequest, String> {
+    let origin = Origin::from_url_str(origin)
+        .map_err(|e| format!("--origin {origin:?} is not an origin: {e}"))?;
+    let mut req = BrowserRequest::new(origin, url)
+        .method(method)
+        .credentials(credentials.into());
+    for h in headers {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| format!("-H {h:?}: write a header as 'Name: value'"))?;
+        let name = name.trim();
+        if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(format!("-H {h:?}: {name:?} is not a header name"));
+        }
+        req = req.header(name, value.trim());
+    }
+    Ok(req)
+}
+
+/// Why a preflight is sent, in words.
+pub fn preflight_note(plan: &RequestPlan) -> String {
+    let why: Vec<String> = plan
+        .preflight_reasons
+        .iter()
+        .map(|r| match r {
+            PreflightReason::MethodNotSafelisted { method } => {
+                format!("{method} is not GET, HEAD or POST")
+            }
+            PreflightReason::UnsafeHeaders { names } => {
+                format!("{} not CORS-safelisted", names.join(", ") + if names.len() == 1 { " is" } else { " are" })
+            }
+            PreflightReason::Forced => "the request forces a preflight".to_string(),
+        })
+        .collect();
+    format!("sent first because {}", why.join(", and "))
+}
 
 /// Run `preflight check`.
-pub async fn run(_args: CheckArgs) -> ExitCode {
-    eprintln!("preflight check is not available in this build yet");
-    ExitCode::from(2)
+pub async fn run(args: CheckArgs) -> ExitCode {
+    match check(&args).await {
+        Ok(report) => {
+            report.print(args.json);
+            report.exit_code()
+        }
+        Err(message) => {
+            if args.json {
+                println!("{}", serde_json::json!({"verdict": "error", "message": message}));
+            } else {
+                eprintln!("error: {message}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+type HttpsClient = Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
+
+async fn check(args: &CheckArgs) -> Result<Report, String> {
+    let url = Url::parse(&args.url).map_err(|e| format!("{:?} is not a URL: {e}", args.url))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("{:?}: only http and https URLs can be checked", args.url));
+    }
+    let req = browser_request(&args.origin, url, &args.method, &args.headers, args.credentials)?;
+    let profile: Profile = args.profile.into();
+    let client = client(args.cacert.as_deref())?;
+    let timeout = Duration::from_secs(args.timeout.max(1));
+
+    let mut exchanges = Vec::new();
+    let mut current = match plan(&req, profile) {
+        Ok(p) => p,
+        Err(blocked) => return Ok(Report::blocked(&blocked, exchanges)),
+    };
+    let mut context = vec![format!(
+        "preflight check: {} {} from {} (credentials: {}, profile: {})",
+        current.method,
+        current.url,
+        current.origin,
+        value_name(args.credentials),
+        value_name(args.profile),
+    )];
+    if !current.dropped_headers.is_empty() {
+        context.push(format!(
+            "note: a browser never lets a page set {}; they are left out",
+            current.dropped_headers.join(", ")
+        ));
+    }
+    if !current.cross_origin {
+        context.push("note: the page and the URL are same-origin: CORS does not apply".to_string());
+    }
+    let report = loop {
+        if current.needs_preflight {
+            let (status, headers) = send(&client, "OPTIONS", &current.url, &current.preflight_headers, None, timeout).await?;
+            let verdict = evaluate_preflight(&current, status, &headers);
+            exchanges.push(Exchange {
+                kind: "preflight",
+                method: "OPTIONS".into(),
+                url: current.url.to_string(),
+                request_headers: current.preflight_headers.clone(),
+                status: Some(status),
+                response_headers: headers,
+                note: Some(preflight_note(&current)),
+            });
+            if let Err(blocked) = verdict {
+                break Report::blocked(&blocked, exchanges);
+            }
+        }
+        let mut headers = current.actual_request_headers();
+        if current.credentials_sent {
+            if let Some(cookie) = &args.cookie {
+                headers.push(("Cookie".into(), cookie.clone()));
+            }
+        }
+        let safe = matches!(current.method.as_str(), "GET" | "HEAD");
+        if !safe && !args.send_actual {
+            exchanges.push(Exchange {
+                kind: "actual",
+                method: current.method.clone(),
+                url: current.url.to_string(),
+                request_headers: headers,
+                status: None,
+                response_headers: Vec::new(),
+                note: Some(format!("not sent: a {} can change data; add --send-actual to send it", current.method)),
+            });
+            let message = if current.needs_preflight {
+                "the preflight allows this request; the actual response was not checked (add --send-actual)".to_string()
+            } else {
+                "no preflight is needed; the actual response was not checked (add --send-actual)".to_string()
+            };
+            break Report::allowed(message, exchanges, None);
+        }
+        let body = args.data.clone().map(Bytes::from);
+        let (status, response_headers) = send(&client, &current.method, &current.url, &headers, body, timeout).await?;
+        let step = follow_redirect(&current, status, &response_headers);
+        exchanges.push(Exchange {
+            kind: "actual",
+            method: current.method.clone(),
+            url: current.url.to_string(),
+            request_headers: headers,
+            status: Some(status),
+            response_headers: response_headers.clone(),
+            note: None,
+        });
+        match step {
+            Ok(RedirectOutcome::Follow(hop)) => {
+                current = hop.next;
+                continue;
+            }
+            Ok(RedirectOutcome::OpaqueRedirect) => {
+                break Report::allowed("redirect mode manual: the page gets an opaque redirect".into(), exchanges, None)
+            }
+            Ok(RedirectOutcome::NotARedirect) => match check_actual(&current, status, &response_headers) {
+                Ok(ok) => {
+                    let message = format!("script can read the response (status {})", ok.status);
+                    break Report::allowed(message, exchanges, Some(ok.exposed_headers.clone()));
+                }
+                Err(blocked) => break Report::blocked(&blocked, exchanges),
+            },
+            Err(blocked) => break Report::blocked(&blocked, exchanges),
+        }
+    };
+    let mut report = report;
+    report.context = context;
+    Ok(report)
+}
+
+fn client(cacert: Option<&std::path::Path>) -> Result<HttpsClient, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = cacert {
+        let pem = std::fs::read(path).map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+        let mut reader = std::io::BufReader::new(pem.as_slice());
+        let mut added = 0;
+        for cert in rustls_pemfile::certs(&mut reader) {
+            let cert = cert.map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!("--cacert {}: no PEM certificate in the file", path.display()));
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(https))
+}
+
+/// Send one request with exactly these headers; return status and headers.
+async fn send(
+    client: &HttpsClient,
+    method: &str,
+    url: &Url,
+    headers: &[(String, String)],
+    body: Option<Bytes>,
+    timeout: Duration,
+) -> Result<(u16, Vec<(String, String)>), String> {
+    let mut builder = http::Request::builder().method(method).uri(url.as_str());
+    for (k, v) in headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    if !has("user-agent") {
+        builder = builder.header("user-agent", concat!("preflight-check/", env!("CARGO_PKG_VERSION")));
+    }
+    if !has("sec-fetch-mode") {
+        builder = builder.header("sec-fetch-mode", "cors");
+    }
+    let request = builder
+        .body(Full::new(body.unwrap_or_default()))
+        .map_err(|e| format!("cannot build the {method} request: {e}"))?;
+    let host = url.host_str().unwrap_or("?").to_string();
+    let port = url.port_or_known_default().unwrap_or(0);
+    let response = tokio::time::timeout(timeout, client.request(request))
+        .await
+        .map_err(|_| format!("{method} {url}: no response within {} s", timeout.as_secs()))?
+        .map_err(|e| describe_client_error(&e, &host, port))?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    // Read (and drop) the body so that the connection can be reused.
+    let _ = tokio::time::timeout(timeout, response.into_body().collect()).await;
+    Ok((status, headers))
+}
+
+fn describe_client_error(e: &hyper_util::client::legacy::Error, host: &str, port: u16) -> String {
+    use std::error::Error as _;
+    let mut chain = Vec::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    let detail = chain.join(": ");
+    if detail.contains("Connection refused") {
+        format!("cannot connect to {host}:{port}: connection refused. Is the server running?")
+    } else if detail.contains("certificate") || detail.contains("tls") || detail.contains("TLS") {
+        format!("TLS failure with {host}:{port}: {detail} (use --cacert for a private CA)")
+    } else if detail.contains("dns") || detail.contains("lookup") {
+        format!("cannot resolve {host}: {detail}")
+    } else if detail.is_empty() {
+        format!("request to {host}:{port} failed: {e}")
+    } else {
+        format!("request to {host}:{port} failed: {detail}")
+    }
 }

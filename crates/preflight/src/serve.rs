@@ -1,13 +1,98 @@
-//! `preflight serve` (being written).
+//! `preflight serve`: the gateway, as the configuration file says, until
+//! SIGTERM or SIGINT; reloads on SIGHUP and when the file changes.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use preflight_gateway::{Config, Gateway};
+
+/// How access logs and messages are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Arguments of `preflight serve`.
 #[derive(Debug, clap::Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// The configuration file.
+    #[arg(long, short = 'c', default_value = "./preflight.toml")]
+    pub config: PathBuf,
+    /// Log format: one line of text, or one JSON object, per event.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Install the log subscriber (`RUST_LOG` overrides `default`). Quietly does
+/// nothing when one is already installed.
+pub fn init_logging(format: LogFormat, default: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Wait for SIGTERM or SIGINT.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
 
 /// Run `preflight serve`.
-pub async fn run(_args: ServeArgs) -> ExitCode {
-    eprintln!("preflight serve is not available in this build yet");
-    ExitCode::from(2)
+pub async fn run(args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format, "info");
+    let config = match Config::load(&args.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprint!("{}", crate::lint::render(&e.problems));
+            eprintln!("error: {} refused; `preflight lint --config {}` shows the same", args.config.display(), args.config.display());
+            return ExitCode::from(1);
+        }
+    };
+    for w in config.warnings() {
+        tracing::warn!("{w}");
+    }
+    let routes = config.routes.len();
+    let running = match preflight_gateway::start(Gateway::new(config)).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for addr in running.local_addrs() {
+        tracing::info!(%addr, routes, "gateway listening");
+    }
+    if let Some(addr) = running.admin_addr() {
+        tracing::info!("dashboard on http://{addr}/ (metrics at /metrics)");
+    }
+    let reloader = preflight_gateway::reload::spawn(running.gateway().clone());
+    stop_signal().await;
+    tracing::info!("stop signal received");
+    if let Some(r) = reloader {
+        r.abort();
+    }
+    running.shutdown().await;
+    ExitCode::SUCCESS
 }

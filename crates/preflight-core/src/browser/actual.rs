@@ -63,8 +63,10 @@ pub fn check_actual(
     match plan.tainting {
         Tainting::Opaque => {
             // R10: an opaque filtered response: status 0, no headers, no body.
-            let mut hidden: Vec<String> =
-                headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+            let mut hidden: Vec<String> = headers
+                .iter()
+                .map(|(n, _)| n.to_ascii_lowercase())
+                .collect();
             hidden.sort_unstable();
             hidden.dedup();
             Ok(ActualOk {

@@ -106,9 +106,7 @@ impl PreflightCache {
     /// stored from a credentialed preflight match anything; Chromium does not).
     fn method_match(&self, e: &CacheEntry, plan: &RequestPlan) -> bool {
         match &e.item {
-            CacheItem::Method(m) => {
-                *m == plan.method || (m == "*" && !plan.include_credentials())
-            }
+            CacheItem::Method(m) => *m == plan.method || (m == "*" && !plan.include_credentials()),
             CacheItem::Header(_) => false,
         }
     }

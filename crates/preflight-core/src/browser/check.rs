@@ -78,9 +78,12 @@ pub(crate) fn cors_check_blocked(
         return Ok(());
     };
     let acao = get_header(headers, "access-control-allow-origin").unwrap_or_default();
-    let on = match stage {
-        Stage::Preflight => "the preflight (OPTIONS) response",
-        _ => "the response",
+    let (on, on_cap) = match stage {
+        Stage::Preflight => (
+            "the preflight (OPTIONS) response",
+            "The preflight (OPTIONS) response",
+        ),
+        _ => ("the response", "The response"),
     };
     let tainted_hint = if request_origin == "null" {
         " The request's origin is `null` here (an opaque origin, or a redirect through another origin); only `*` (without credentials) or the literal `null` match it."
@@ -89,11 +92,11 @@ pub(crate) fn cors_check_blocked(
     };
     let (message, fix) = match error {
         CorsError::MissingAllowOriginHeader => (
-            format!("{on} has no `Access-Control-Allow-Origin` header, so the browser does not share it with {request_origin}.{tainted_hint}"),
+            format!("{on_cap} has no `Access-Control-Allow-Origin` header, so the browser does not share it with {request_origin}.{tainted_hint}"),
             format!("Send `Access-Control-Allow-Origin: {request_origin}` on {on} (or `*` for a public resource fetched without credentials)."),
         ),
         CorsError::WildcardOriginNotAllowed => (
-            format!("{on} has `Access-Control-Allow-Origin: *`, which a request with credentials (cookies, HTTP auth) may not use."),
+            format!("{on_cap} has `Access-Control-Allow-Origin: *`, which a request with credentials (cookies, HTTP auth) may not use."),
             format!("Echo the origin instead: `Access-Control-Allow-Origin: {request_origin}`, `Access-Control-Allow-Credentials: true` and `Vary: Origin`; or fetch without credentials."),
         ),
         CorsError::MultipleAllowOriginValues => (
@@ -126,7 +129,7 @@ pub(crate) fn cors_check_blocked(
                 "Send `Access-Control-Allow-Credentials: true` (lower case) with the echoed origin, or fetch without credentials.".to_string(),
             )
         }
-        other => (format!("{on} fails the CORS check."), format!("Fix the CORS headers of {on} ({other}).")),
+        other => (format!("{on_cap} fails the CORS check."), format!("Fix the CORS headers of {on} ({other}).")),
     };
     let error = if stage == Stage::Preflight {
         error.for_preflight()
@@ -210,14 +213,26 @@ mod tests {
         let o = "http://web-platform.test:8000";
         let cases = [
             ("http://web-platform.test:8000 ", None),
-            ("http://a.test, http://b.test", Some(CorsError::MultipleAllowOriginValues)),
+            (
+                "http://a.test, http://b.test",
+                Some(CorsError::MultipleAllowOriginValues),
+            ),
             ("* *", Some(CorsError::MultipleAllowOriginValues)),
             ("null", Some(CorsError::AllowOriginMismatch)),
-            ("web-platform.test:8000", Some(CorsError::AllowOriginMismatch)),
-            ("//web-platform.test:8000", Some(CorsError::InvalidAllowOriginValue)),
+            (
+                "web-platform.test:8000",
+                Some(CorsError::AllowOriginMismatch),
+            ),
+            (
+                "//web-platform.test:8000",
+                Some(CorsError::InvalidAllowOriginValue),
+            ),
             ("'*'", Some(CorsError::InvalidAllowOriginValue)),
             ("", Some(CorsError::InvalidAllowOriginValue)),
-            ("HTTP://web-platform.test:8000", Some(CorsError::AllowOriginMismatch)),
+            (
+                "HTTP://web-platform.test:8000",
+                Some(CorsError::AllowOriginMismatch),
+            ),
         ];
         for (value, want) in cases {
             assert_eq!(cors_check(&acao(value), o, false).err(), want, "{value:?}");
@@ -237,8 +252,8 @@ mod tests {
 
     #[test]
     fn preflight_stage_uses_the_twin() {
-        let err = cors_check_blocked(&[], "https://a.example", false, Stage::Preflight)
-            .unwrap_err();
+        let err =
+            cors_check_blocked(&[], "https://a.example", false, Stage::Preflight).unwrap_err();
         assert_eq!(
             err.cors_error(),
             Some(CorsError::PreflightMissingAllowOriginHeader)

@@ -134,7 +134,10 @@ fn is_decimal_number(value: &[u8]) -> bool {
 /// assert_eq!(parse_single_range("bytes = 1-", false), None);
 /// assert_eq!(parse_single_range("bytes = 1-", true), Some((Some(1), None)));
 /// ```
-pub fn parse_single_range(value: &str, allow_whitespace: bool) -> Option<(Option<u64>, Option<u64>)> {
+pub fn parse_single_range(
+    value: &str,
+    allow_whitespace: bool,
+) -> Option<(Option<u64>, Option<u64>)> {
     parse_range_bytes(&isomorphic_encode(value)?, allow_whitespace)
 }
 
@@ -231,8 +234,7 @@ pub fn is_forbidden_request_header(name: &str, value: &str) -> bool {
         "via",
     ];
     let lower = name.to_ascii_lowercase();
-    if NAMES.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("sec-")
-    {
+    if NAMES.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("sec-") {
         return true;
     }
     if matches!(
@@ -422,7 +424,10 @@ mod tests {
         assert!(parse_single_range("BYTES=0-", false).is_none());
         assert!(parse_single_range("bytes=-", false).is_none());
         assert_eq!(
-            parse_single_range("bytes=99999999999999999999999-99999999999999999999999", false),
+            parse_single_range(
+                "bytes=99999999999999999999999-99999999999999999999999",
+                false
+            ),
             Some((Some(u64::MAX), Some(u64::MAX)))
         );
         assert!(parse_single_range(
@@ -439,15 +444,27 @@ mod tests {
         assert!(is_cors_safelisted_request_header("Device-Memory", "0.5", c));
         assert!(!is_cors_safelisted_request_header("Device-Memory", "0.", c));
         assert!(!is_cors_safelisted_request_header("Device-Memory", ".5", c));
-        assert!(is_cors_safelisted_request_header("Viewport-Width", "1280", c));
+        assert!(is_cors_safelisted_request_header(
+            "Viewport-Width",
+            "1280",
+            c
+        ));
         assert!(!is_cors_safelisted_request_header("Width", "12.5", c));
         assert!(is_cors_safelisted_request_header("Save-Data", "On", c));
         assert!(!is_cors_safelisted_request_header("Save-Data", "off", c));
         assert!(is_cors_safelisted_request_header("ECT", "4g", c));
         assert!(!is_cors_safelisted_request_header("ECT", "5g", c));
         assert!(is_cors_safelisted_request_header("Intervention", "<x>", c));
-        assert!(!is_cors_safelisted_request_header("Intervention", "<x>", Profile::Spec));
-        assert!(!is_cors_safelisted_request_header("DPR", "2", Profile::Spec));
+        assert!(!is_cors_safelisted_request_header(
+            "Intervention",
+            "<x>",
+            Profile::Spec
+        ));
+        assert!(!is_cors_safelisted_request_header(
+            "DPR",
+            "2",
+            Profile::Spec
+        ));
     }
 
     #[test]

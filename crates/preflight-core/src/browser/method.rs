@@ -12,10 +12,7 @@ use super::syntax::is_token;
 /// ```
 pub fn normalize_method(method: &str) -> String {
     const NORMALIZED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
-    match NORMALIZED
-        .iter()
-        .find(|m| m.eq_ignore_ascii_case(method))
-    {
+    match NORMALIZED.iter().find(|m| m.eq_ignore_ascii_case(method)) {
         Some(m) => (*m).to_string(),
         None => method.to_string(),
     }

@@ -60,14 +60,16 @@ pub use headers::{
     is_forbidden_request_header, is_forbidden_response_header_name,
     is_no_cors_safelisted_request_header, parse_single_range, HeaderList,
 };
-pub use method::{is_cors_safelisted_method, is_forbidden_method, is_valid_method, normalize_method};
+pub use method::{
+    is_cors_safelisted_method, is_forbidden_method, is_valid_method, normalize_method,
+};
 pub use mime::{parse_mime_type, MimeType};
 pub use preflight::{evaluate_preflight, parse_max_age, MaxAge, MaxAgeSource, PreflightOk};
 pub use profile::Profile;
 pub use redirect::{follow_redirect, RedirectHop, RedirectOutcome, MAX_REDIRECTS};
 pub use request::{
-    plan, BrowserRequest, CredentialsMode, PreflightReason, RedirectMode, RequestMode,
-    RequestPlan, Tainting,
+    plan, BrowserRequest, CredentialsMode, PreflightReason, RedirectMode, RequestMode, RequestPlan,
+    Tainting,
 };
 pub use simulate::{simulate, Exchange, ExchangeKind, FetchTrace, SentRequest, ServerResponse};
 pub use syntax::is_token;

@@ -129,7 +129,16 @@ pub fn follow_redirect(
     if next_url.fragment().is_none() {
         next_url.set_fragment(plan.url.fragment());
     }
-    // R30.
+    // R30. Chromium names this refusal for a CORS request `CorsDisabledScheme`
+    // (the browser suite shows it for a redirect to ftp:).
+    if !matches!(next_url.scheme(), "http" | "https") && plan.mode == RequestMode::Cors {
+        return Err(Blocked::new(
+            CorsError::CorsDisabledScheme,
+            Stage::Actual,
+            format!("The redirect goes to `{next_url}`, which is not an http(s) URL; cross-origin requests only support http and https."),
+            "Redirect only to http or https URLs.",
+        ));
+    }
     if !matches!(next_url.scheme(), "http" | "https") {
         return Err(net_error(
             NetError::UnsafeRedirect,

@@ -301,13 +301,19 @@ pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Block
     // R1, R2.
     if !is_valid_method(&req.method) {
         return Err(type_error(
-            format!("`{}` is not a valid HTTP method, so fetch() throws.", req.method),
+            format!(
+                "`{}` is not a valid HTTP method, so fetch() throws.",
+                req.method
+            ),
             "Use a method name made of token characters (letters, digits, `-` ...).",
         ));
     }
     if is_forbidden_method(&req.method) {
         return Err(type_error(
-            format!("`{}` is a forbidden method (R2): fetch() throws a TypeError.", req.method),
+            format!(
+                "`{}` is a forbidden method (R2): fetch() throws a TypeError.",
+                req.method
+            ),
             "Browsers never send CONNECT, TRACE or TRACK; use another method.",
         ));
     }

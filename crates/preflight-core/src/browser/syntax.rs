@@ -48,9 +48,7 @@ pub(crate) fn trim_http_whitespace(bytes: &[u8]) -> &[u8] {
 /// `None` when a code point is above U+00FF: fetch() refuses such a header value
 /// (WebIDL `ByteString`).
 pub(crate) fn isomorphic_encode(s: &str) -> Option<Vec<u8>> {
-    s.chars()
-        .map(|c| u8::try_from(u32::from(c)).ok())
-        .collect()
+    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
 
 /// The isomorphic decoding of bytes (each byte becomes one code point).
@@ -135,7 +133,10 @@ mod tests {
     fn quoted_strings() {
         let input = br#""a\"b\\c" rest"#;
         let mut pos = 0;
-        assert_eq!(collect_http_quoted_string(input, &mut pos, true), br#"a"b\c"#);
+        assert_eq!(
+            collect_http_quoted_string(input, &mut pos, true),
+            br#"a"b\c"#
+        );
         assert_eq!(&input[pos..], b" rest");
         let mut pos = 0;
         assert_eq!(

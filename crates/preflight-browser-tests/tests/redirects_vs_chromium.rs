@@ -1,0 +1,235 @@
+//! Redirects (R29–R35) and the preflight cache (R24, R25): Chromium against the
+//! simulator. Every server answer is driven by the URL's query string (as the
+//! WPT servers are), so the same function answers Chromium over the network
+//! and the simulator in process.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use preflight_browser_tests::{browser_required, chromium_path, Browser, Received, ScriptedServer};
+use preflight_core::browser::{simulate, BrowserRequest, PreflightCache, Profile, ServerResponse};
+use preflight_core::Origin;
+use serde_json::json;
+use url::Url;
+
+/// The scripted answer. Query keys: `s` status, `loc` Location, `acao`
+/// (`echo` reflects the request's Origin), `acac`, `acah`, `acam`, `acma`;
+/// the same keys prefixed `pf_` answer a preflight.
+fn answer(method: &str, url: &Url, headers: &[(String, String)]) -> (u16, Vec<(String, String)>) {
+    let prefix = if method == "OPTIONS" { "pf_" } else { "" };
+    let get = |k: &str| {
+        url.query_pairs()
+            .find(|(name, _)| *name == format!("{prefix}{k}"))
+            .map(|(_, v)| v.into_owned())
+    };
+    let status = get("s").and_then(|s| s.parse().ok()).unwrap_or(200);
+    let mut out = Vec::new();
+    if let Some(loc) = get("loc") {
+        out.push(("location".to_string(), loc));
+    }
+    if let Some(acao) = get("acao") {
+        let value = if acao == "echo" {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("origin"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| "*".into())
+        } else {
+            acao
+        };
+        out.push(("access-control-allow-origin".into(), value));
+    }
+    for (key, header) in [
+        ("acac", "access-control-allow-credentials"),
+        ("acah", "access-control-allow-headers"),
+        ("acam", "access-control-allow-methods"),
+        ("acma", "access-control-max-age"),
+    ] {
+        if let Some(v) = get(key) {
+            out.push((header.into(), v));
+        }
+    }
+    (status, out)
+}
+
+fn hop(base: &str, params: &[(&str, &str)]) -> String {
+    let mut url = Url::parse(&format!("{base}/hop")).unwrap();
+    url.query_pairs_mut().extend_pairs(params);
+    url.to_string()
+}
+
+struct Case {
+    name: String,
+    url: String,
+    method: &'static str,
+    headers: Vec<(&'static str, &'static str)>,
+    /// Fetch the same URL this many times in a row (cache cases).
+    repeat: usize,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_and_cache_agree_with_chromium() {
+    if chromium_path().is_none() {
+        assert!(!browser_required(), "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed");
+        eprintln!("SKIPPED: Chromium is not installed; the browser suite did not run");
+        return;
+    }
+    let log: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let start = |log: Arc<Mutex<Vec<Received>>>| async move {
+        ScriptedServer::start(move |req| {
+            if req.path == "/" || req.path.starts_with("/favicon") {
+                return (200, vec![("content-type".into(), "text/html".into())], "<!doctype html>".into());
+            }
+            let url = Url::parse(&format!("http://x{}", req.path)).unwrap();
+            if let Ok(mut l) = log.lock() {
+                l.push(req.clone());
+            }
+            let (status, headers) = answer(&req.method, &url, &req.headers);
+            (status, headers, "ok".into())
+        })
+        .await
+        .unwrap()
+    };
+    let page = start(log.clone()).await; // O: the page's origin
+    let api = start(log.clone()).await; // R
+    let other = start(log.clone()).await; // Q: a third origin
+    let (o, r, q) = (page.origin(), api.origin(), other.origin());
+    let userinfo_q = q.replace("http://", "http://user:pass@");
+
+    let case = |name: &str, url: String| Case { name: name.into(), url, method: "GET", headers: vec![], repeat: 1 };
+    let mut cases = vec![
+        case("F1 R -> R, Origin kept (R29, R34)", hop(&r, &[("s", "302"), ("acao", "echo"), ("acac", "true"), ("loc", &hop(&r, &[("acao", "*")]))])),
+        case("F2 R -> Q, Origin becomes null (R34)", hop(&r, &[("s", "301"), ("acao", "echo"), ("loc", &hop(&q, &[("acao", "*")]))])),
+        case("F2 R -> Q, ACAO null matches the null origin (R14, R34)", hop(&r, &[("s", "302"), ("acao", "echo"), ("loc", &hop(&q, &[("acao", "echo")]))])),
+        case("F3 O -> R, same-origin hop first (R34)", hop(&o, &[("s", "302"), ("loc", &hop(&r, &[("acao", "echo")]))])),
+        case("F4 R -> O, back home with Origin null (R34, R35)", hop(&r, &[("s", "307"), ("acao", "*"), ("loc", &hop(&o, &[("acao", "*")]))])),
+        case("F4 R -> O without ACAO is blocked (R35)", hop(&r, &[("s", "307"), ("acao", "*"), ("loc", &hop(&o, &[]))])),
+        case("F7 the redirect itself fails the CORS check (R29)", hop(&r, &[("s", "302"), ("loc", &hop(&r, &[("acao", "*")]))])),
+        case("F10 R -> R with a mismatched ACAO (R14)", hop(&r, &[("s", "302"), ("acao", "*"), ("loc", &hop(&r, &[("acao", &r)]))])),
+        case("F11 userinfo in Location (R31)", hop(&o, &[("s", "302"), ("loc", &hop(&userinfo_q, &[("acao", "*")]))])),
+        case("R30 a Location that is not http(s)", hop(&r, &[("s", "302"), ("acao", "*"), ("loc", "ftp://127.0.0.1/x")])),
+    ];
+    cases.push(Case {
+        name: "R32 303 turns POST into GET".into(),
+        url: hop(&r, &[("s", "303"), ("acao", "echo"), ("loc", &hop(&r, &[("acao", "*")]))]),
+        method: "POST",
+        headers: vec![("content-type", "text/plain")],
+        repeat: 1,
+    });
+    cases.push(Case {
+        name: "F12 same-origin redirect, then a new preflight at R (R35)".into(),
+        url: hop(&o, &[("s", "307"), ("loc", &hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-w3c")]))]),
+        method: "GET",
+        headers: vec![("x-w3c", "1")],
+        repeat: 1,
+    });
+    cases.push(Case {
+        name: "F12 ... and blocked when that preflight lacks ACAH (R35, R23)".into(),
+        url: hop(&o, &[("s", "307"), ("loc", &hop(&r, &[("acao", "*"), ("pf_acao", "*")]))]),
+        method: "GET",
+        headers: vec![("x-w3c", "1")],
+        repeat: 1,
+    });
+    cases.push(Case {
+        name: "F14 a preflight answered with a redirect (R26)".into(),
+        url: hop(&r, &[("acao", "*"), ("pf_s", "301"), ("pf_acao", "*"), ("pf_acam", "PUT"), ("pf_loc", &hop(&r, &[]))]),
+        method: "PUT",
+        headers: vec![],
+        repeat: 1,
+    });
+    cases.push(Case {
+        name: "E1 a cached preflight is not sent again (R25)".into(),
+        url: hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acam", "PUT"), ("pf_acma", "600")]),
+        method: "PUT",
+        headers: vec![],
+        repeat: 2,
+    });
+    cases.push(Case {
+        name: "E2 without max-age the preflight is cached 5 s (R24)".into(),
+        url: hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-print")]),
+        method: "GET",
+        headers: vec![("x-print", "1")],
+        repeat: 2,
+    });
+    cases.push(Case {
+        name: "E3 max-age 0 is never reused (R24)".into(),
+        url: hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-print"), ("pf_acma", "0")]),
+        method: "GET",
+        headers: vec![("x-print", "1")],
+        repeat: 2,
+    });
+    cases.push(Case {
+        name: "E4 max-age -1 is never reused (R24)".into(),
+        url: hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-print"), ("pf_acma", "-1")]),
+        method: "GET",
+        headers: vec![("x-print", "1")],
+        repeat: 2,
+    });
+
+    let browser = Browser::launch().await.expect("Chromium starts");
+    let tab = browser.open(&format!("{o}/")).await.expect("page loads");
+    let origin = Origin::parse_serialized(&o).unwrap();
+    let mut failures = Vec::new();
+    for c in &cases {
+        log.lock().unwrap().clear();
+        let headers: serde_json::Map<String, serde_json::Value> =
+            c.headers.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let init = json!({"method": c.method, "headers": headers}).to_string();
+        let mut seen = Vec::new();
+        for _ in 0..c.repeat {
+            seen.push(tab.fetch(&c.url, &init).await.expect("fetch runs").result.map(|(status, _)| status));
+        }
+        let chromium_requests = summarize(&log.lock().unwrap());
+
+        let mut req = BrowserRequest::new(origin.clone(), c.url.parse().unwrap()).method(c.method);
+        for (k, v) in &c.headers {
+            req = req.header(*k, *v);
+        }
+        let mut cache = PreflightCache::new(Profile::Chromium);
+        let mut simulated = Vec::new();
+        let mut simulated_requests = Vec::new();
+        for i in 0..c.repeat {
+            let trace = simulate(&req, Profile::Chromium, &mut cache, Duration::from_millis(100 * i as u64), |sent| {
+                let (status, headers) = answer(&sent.method, &sent.url, &sent.headers);
+                ServerResponse { status, headers }
+            });
+            simulated.push(trace.outcome.clone().map(|ok| ok.status).map_err(|b| b.name().to_string()));
+            for e in &trace.exchanges {
+                simulated_requests.push(format!(
+                    "{} {} origin={}",
+                    e.request.method,
+                    e.request.url.port().unwrap_or(0),
+                    e.request.header("origin").unwrap_or_else(|| "-".into())
+                ));
+            }
+        }
+        // Chromium only tells the page "TypeError" for a network error that is
+        // not a CORS error; compare those as an empty name.
+        let simulated_cmp: Vec<Result<u16, String>> = simulated
+            .iter()
+            .map(|r| r.clone().map_err(|e| if e.starts_with("net::") || e == "TypeError" { String::new() } else { e }))
+            .collect();
+        if seen != simulated_cmp || chromium_requests != simulated_requests {
+            failures.push(format!(
+                "{}:\n    chromium  {:?} {:?}\n    simulator {:?} {:?}",
+                c.name, seen, chromium_requests, simulated, simulated_requests
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    eprintln!("browser suite: {} redirect and cache cases, Chromium and the simulator agree", cases.len());
+}
+
+/// The requests a server saw, in arrival order, as `METHOD port origin=...`.
+fn summarize(log: &[Received]) -> Vec<String> {
+    let mut log: Vec<&Received> = log.iter().collect();
+    log.sort_by_key(|r| r.seq);
+    log.iter()
+        .map(|r| {
+            let host = r.headers.iter().find(|(k, _)| k == "host").map(|(_, v)| v.clone()).unwrap_or_default();
+            let port = host.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).unwrap_or(0);
+            let origin = r.headers.iter().find(|(k, _)| k == "origin").map(|(_, v)| v.clone()).unwrap_or_else(|| "-".into());
+            format!("{} {} origin={}", r.method, port, origin)
+        })
+        .collect()
+}

@@ -1,0 +1,197 @@
+//! The hot path allocates nothing: `Policy::decide` for an allowed actual
+//! request, and `Decision::apply` onto a response map that already has room.
+//!
+//! A counting global allocator counts the allocations of the current thread
+//! only, so tests running in parallel do not disturb each other.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use http::header::{ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, VARY};
+use http::{HeaderMap, HeaderValue, Method};
+use preflight_core::{CorsConfig, CorsRequest, Decision, MethodSet, Policy};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; the only
+// addition is a thread-local counter with a const initializer, which never
+// allocates itself.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// How many allocations `f` made on this thread.
+fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let out = f();
+    let after = ALLOCATIONS.with(Cell::get);
+    (after - before, out)
+}
+
+fn policy(origins: &[&str], credentials: bool) -> Policy {
+    Policy::new(&CorsConfig {
+        allow_origins: Some(origins.iter().map(|s| s.to_string()).collect()),
+        allow_headers: Some(vec!["content-type".into(), "x-custom".into()]),
+        expose_headers: Some(vec!["x-request-id".into(), "x-total-count".into()]),
+        allow_credentials: Some(credentials),
+        max_age: Some(600),
+        ..CorsConfig::default()
+    })
+    .unwrap()
+}
+
+fn request(origin: &'static str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(ORIGIN, HeaderValue::from_static(origin));
+    headers
+}
+
+/// Decide, then apply onto a response that has room, counting both steps.
+fn actual_allocations(policy: &Policy, origin: &'static str, upstream_vary: bool) -> (usize, usize) {
+    let headers = request(origin);
+    let method = Method::GET;
+    let methods = policy.methods();
+    let mut response = response_with_room();
+    response.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if upstream_vary {
+        response.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    let (decide, decision) = allocations(|| {
+        let req = CorsRequest::new(&method, &headers);
+        policy.decide(&req, methods)
+    });
+    assert!(matches!(decision, Decision::ActualAllowed(_)), "{origin}: {decision:?}");
+    let (apply, ()) = allocations(|| decision.apply(&mut response));
+    assert!(response.contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    let (drop_count, ()) = allocations(|| drop(decision));
+    assert_eq!(drop_count, 0);
+    (decide, apply)
+}
+
+/// A response map with room for the CORS headers. `with_capacity` reserves
+/// room for names; a second value of one name (`Vary: Origin` after the
+/// upstream's `Vary`) lives in a separate list that only grows when used, so
+/// it is given room the only way `HeaderMap` allows: use it once.
+fn response_with_room() -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(16);
+    map.append(VARY, HeaderValue::from_static("a"));
+    map.append(VARY, HeaderValue::from_static("b"));
+    map.remove(VARY);
+    map
+}
+
+#[test]
+fn the_counter_counts() {
+    let (n, v) = allocations(|| vec![1u8; 10]);
+    assert_eq!(n, 1);
+    assert_eq!(v.len(), 10);
+}
+
+#[test]
+fn allowed_actual_request_decides_and_applies_without_allocating() {
+    let credentialed = policy(
+        &[
+            "https://app.example.com",
+            "https://*.example.com",
+            "http://localhost:*",
+        ],
+        true,
+    );
+    let wildcard = policy(&["*"], false);
+    let cases: [(&Policy, &'static str); 5] = [
+        (&credentialed, "https://app.example.com"),
+        (&credentialed, "https://a.b.example.com"),
+        (&credentialed, "http://localhost:5173"),
+        (&wildcard, "https://anyone.test"),
+        (&wildcard, "null"),
+    ];
+    for (policy, origin) in cases {
+        for upstream_vary in [false, true] {
+            assert_eq!(
+                actual_allocations(policy, origin, upstream_vary),
+                (0, 0),
+                "(decide, apply) allocations for {origin}, upstream Vary {upstream_vary}"
+            );
+        }
+    }
+}
+
+/// What a fresh map costs: nothing, except the one allocation of the map's own
+/// extra-value list when `Vary: Origin` joins an upstream `Vary` line.
+#[test]
+fn apply_onto_a_fresh_map_allocates_only_for_a_second_vary_line() {
+    let policy = policy(&["https://app.example.com"], true);
+    let headers = request("https://app.example.com");
+    let method = Method::GET;
+    let decision = policy.decide(&CorsRequest::new(&method, &headers), policy.methods());
+    for (upstream_vary, want) in [(None, 0), (Some("Accept-Encoding"), 1), (Some("origin"), 0)] {
+        let mut response = HeaderMap::with_capacity(16);
+        if let Some(v) = upstream_vary {
+            response.insert(VARY, HeaderValue::from_static(v));
+        }
+        let (n, ()) = allocations(|| decision.apply(&mut response));
+        assert_eq!(n, want, "upstream Vary {upstream_vary:?}");
+    }
+}
+
+#[test]
+fn disallowed_and_not_cors_requests_do_not_allocate() {
+    let policy = policy(&["https://app.example.com"], true);
+    let method = Method::POST;
+    for headers in [request("https://evil.com"), HeaderMap::new()] {
+        let mut response = response_with_room();
+        let (n, ()) = allocations(|| {
+            let req = CorsRequest::new(&method, &headers);
+            policy.decide(&req, policy.methods()).apply(&mut response);
+        });
+        assert_eq!(n, 0, "{headers:?}");
+        assert_eq!(response.get(VARY).unwrap(), "Origin");
+    }
+}
+
+/// An allowed preflight whose `Access-Control-Request-Headers` is already in
+/// the form browsers send is echoed as it is, so it does not allocate either.
+#[test]
+fn allowed_preflight_with_a_canonical_header_list_does_not_allocate() {
+    let policy = policy(&["https://app.example.com"], true);
+    let route = policy.methods_for_route(&MethodSet::parse(&["GET", "PUT"]).unwrap());
+    let mut headers = request("https://app.example.com");
+    headers.insert(ACCESS_CONTROL_REQUEST_METHOD, HeaderValue::from_static("PUT"));
+    headers.insert(
+        ACCESS_CONTROL_REQUEST_HEADERS,
+        HeaderValue::from_static("content-type,x-custom"),
+    );
+    let method = Method::OPTIONS;
+    let mut response = HeaderMap::with_capacity(16);
+    let (n, ()) = allocations(|| {
+        let req = CorsRequest::new(&method, &headers);
+        match policy.decide(&req, &route) {
+            Decision::PreflightAllowed(p) => p.write(&mut response),
+            other => panic!("{other:?}"),
+        }
+    });
+    assert_eq!(n, 0);
+    assert_eq!(response.get("access-control-allow-methods").unwrap(), "GET, PUT");
+}
