@@ -68,9 +68,8 @@ impl OriginPattern {
         }
         let Some((scheme, rest)) = s.split_once("://") else {
             // Let the origin parser explain what is wrong.
-            return Origin::parse_serialized(s)
-                .map_err(PatternError::from)
-                .and_then(|_| Err(PatternError::MisplacedWildcard));
+            Origin::parse_serialized(s)?;
+            return Err(PatternError::MisplacedWildcard);
         };
         if let Some(host_and_port) = rest.strip_prefix("*.") {
             let (host, port) = match host_and_port.rsplit_once(':') {

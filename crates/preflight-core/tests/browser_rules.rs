@@ -856,7 +856,17 @@ fn r30_redirect_limit_and_schemes() {
         "data:text/plain,hi",
         "file:///etc/passwd",
     ] {
+        // A cors-mode request: Chromium reports `CorsDisabledScheme` (checked
+        // against Chromium by the browser suite).
         let err = follow_redirect(&fresh, 302, &h(&[("Location", target)])).unwrap_err();
+        assert_eq!(
+            err.cors_error(),
+            Some(CorsError::CorsDisabledScheme),
+            "{target}"
+        );
+        // A no-cors request: a plain network error.
+        let no_cors = planned(&request("GET", &format!("{APP}/r/0")).mode(RequestMode::NoCors));
+        let err = follow_redirect(&no_cors, 302, &h(&[("Location", target)])).unwrap_err();
         assert_eq!(err.error, Reason::Net(NetError::UnsafeRedirect), "{target}");
     }
     let err = follow_redirect(&fresh, 302, &h(&[("Location", "http://[::1")])).unwrap_err();

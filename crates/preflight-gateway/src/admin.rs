@@ -10,8 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, CACHE_CONTROL,
-    CONTENT_TYPE, ORIGIN,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD,
+    CACHE_CONTROL, CONTENT_TYPE, ORIGIN,
 };
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -46,12 +46,20 @@ fn text(status: StatusCode, content_type: &'static str, body: String) -> Respons
 /// Answer one admin request.
 pub async fn handle<B>(gateway: &Gateway, req: Request<B>) -> Response<GatewayBody> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "GET only\n".into());
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "GET only\n".into(),
+        );
     }
     match req.uri().path() {
         "/healthz" => text(StatusCode::OK, "text/plain", "ok\n".into()),
         "/readyz" if gateway.is_ready() => text(StatusCode::OK, "text/plain", "ready\n".into()),
-        "/readyz" => text(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "shutting down\n".into()),
+        "/readyz" => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "shutting down\n".into(),
+        ),
         "/metrics" => text(
             StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -69,7 +77,11 @@ pub async fn handle<B>(gateway: &Gateway, req: Request<B>) -> Response<GatewayBo
                 dashboard(gateway, query.as_ref(), explanation.as_ref()),
             )
         }
-        _ => text(StatusCode::NOT_FOUND, "text/plain", "not found: try /, /metrics, /healthz, /readyz\n".into()),
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /, /metrics, /healthz, /readyz\n".into(),
+        ),
     }
 }
 
@@ -149,7 +161,8 @@ impl Gateway {
         };
         let names = q.header_names();
         let simple_method = matches!(q.method.as_str(), "GET" | "HEAD" | "POST");
-        let needs_preflight = !q.origin.is_empty() && (!simple_method || names.iter().any(|n| !safelisted(n)));
+        let needs_preflight =
+            !q.origin.is_empty() && (!simple_method || names.iter().any(|n| !safelisted(n)));
         let run = |req: Request<GatewayBody>| {
             let table = table.clone();
             async move {
@@ -169,7 +182,12 @@ impl Gateway {
                     headers: res
                         .headers()
                         .iter()
-                        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                        .map(|(k, v)| {
+                            (
+                                k.to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
                         .collect(),
                 }
             }
@@ -195,7 +213,8 @@ impl Gateway {
                 b = b.header(ACCESS_CONTROL_REQUEST_HEADERS, names.join(","));
             }
             let Ok(req) = b.body(body::empty()) else {
-                explanation.message = "the path, origin or header names cannot be sent in a request".into();
+                explanation.message =
+                    "the path, origin or header names cannot be sent in a request".into();
                 return explanation;
             };
             let ex = run(req).await;
@@ -211,10 +230,18 @@ impl Gateway {
             b = b.header(ORIGIN, &q.origin);
         }
         for n in &names {
-            b = b.header(n.as_str(), if n == "content-type" { "application/json" } else { "x" });
+            b = b.header(
+                n.as_str(),
+                if n == "content-type" {
+                    "application/json"
+                } else {
+                    "x"
+                },
+            );
         }
         let Ok(req) = b.body(body::empty()) else {
-            explanation.message = "the path, origin or header names cannot be sent in a request".into();
+            explanation.message =
+                "the path, origin or header names cannot be sent in a request".into();
             return explanation;
         };
         let ex = run(req).await;
@@ -251,28 +278,47 @@ fn browser_check(ex: &Exchange, q: &ExplainQuery, preflight: bool) -> Result<(),
             .map(|(_, v)| v.as_str())
     };
     if preflight && !(200..300).contains(&ex.status) {
-        return Err(format!("the preflight got {} instead of an ok status", ex.status));
+        return Err(format!(
+            "the preflight got {} instead of an ok status",
+            ex.status
+        ));
     }
     match get(&ACCESS_CONTROL_ALLOW_ORIGIN) {
         None => return Err("the response has no Access-Control-Allow-Origin".into()),
         Some("*") if q.credentials => return Err("`*` is not accepted with credentials".into()),
         Some("*") => {}
         Some(o) if o == q.origin => {}
-        Some(o) => return Err(format!("Access-Control-Allow-Origin is {o}, not {}", q.origin)),
+        Some(o) => {
+            return Err(format!(
+                "Access-Control-Allow-Origin is {o}, not {}",
+                q.origin
+            ))
+        }
     }
     if q.credentials && get(&ACCESS_CONTROL_ALLOW_CREDENTIALS) != Some("true") {
-        return Err("credentials were sent but Access-Control-Allow-Credentials is not `true`".into());
+        return Err(
+            "credentials were sent but Access-Control-Allow-Credentials is not `true`".into(),
+        );
     }
     if preflight {
         let methods = get(&ACCESS_CONTROL_ALLOW_METHODS).unwrap_or("");
         let simple = matches!(q.method.as_str(), "GET" | "HEAD" | "POST");
         if !simple && !methods.split(',').any(|m| m.trim() == q.method) {
-            return Err(format!("{} is not in Access-Control-Allow-Methods", q.method));
+            return Err(format!(
+                "{} is not in Access-Control-Allow-Methods",
+                q.method
+            ));
         }
-        let allowed = get(&ACCESS_CONTROL_ALLOW_HEADERS).unwrap_or("").to_ascii_lowercase();
+        let allowed = get(&ACCESS_CONTROL_ALLOW_HEADERS)
+            .unwrap_or("")
+            .to_ascii_lowercase();
         for n in q.header_names().iter().filter(|n| !safelisted(n)) {
-            if !allowed.split(',').any(|a| a.trim() == n || (a.trim() == "*" && !q.credentials && n != "authorization")) {
-                return Err(format!("the header {n} is not in Access-Control-Allow-Headers"));
+            if !allowed.split(',').any(|a| {
+                a.trim() == n || (a.trim() == "*" && !q.credentials && n != "authorization")
+            }) {
+                return Err(format!(
+                    "the header {n} is not in Access-Control-Allow-Headers"
+                ));
             }
         }
     }
@@ -308,7 +354,11 @@ fn ago(t: SystemTime) -> String {
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2330;background:#fafbfc}h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}table{border-collapse:collapse;width:100%;background:#fff}td,th{border:1px solid #dde1e6;padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#eef1f4}code,pre{font:12px ui-monospace,monospace}pre{background:#fff;border:1px solid #dde1e6;padding:.5rem;white-space:pre-wrap}.ok{color:#116329}.bad{color:#b42318}.muted{color:#667085}form label{display:inline-block;margin:.25rem 1rem .25rem 0}input[type=text]{width:16rem}.cards{display:flex;gap:1rem}.card{background:#fff;border:1px solid #dde1e6;padding:.75rem 1rem;min-width:9rem}.card b{display:block;font-size:1.4rem}";
 
-fn dashboard(gateway: &Gateway, query: Option<&ExplainQuery>, explanation: Option<&Explanation>) -> String {
+fn dashboard(
+    gateway: &Gateway,
+    query: Option<&ExplainQuery>,
+    explanation: Option<&Explanation>,
+) -> String {
     let table = gateway.table();
     let config = &table.config;
     let mut h = String::with_capacity(16 * 1024);
@@ -330,7 +380,11 @@ fn dashboard(gateway: &Gateway, query: Option<&ExplainQuery>, explanation: Optio
         if gateway.is_ready() { "<span class=ok>ready</span>" } else { "<span class=bad>shutting down</span>" }
     );
     if let Some(r) = gateway.metrics().last_reload() {
-        let (class, word) = if r.ok { ("ok", "ok") } else { ("bad", "refused: the running configuration stays") };
+        let (class, word) = if r.ok {
+            ("ok", "ok")
+        } else {
+            ("bad", "refused: the running configuration stays")
+        };
         let _ = write!(
             h,
             "<p>last reload {}: <span class={class}>{word}</span></p><pre>{}</pre>",
@@ -350,9 +404,15 @@ fn dashboard(gateway: &Gateway, query: Option<&ExplainQuery>, explanation: Optio
     for entry in table.routes() {
         let r = &entry.route;
         let cors = match &r.cors {
-            RouteCorsPolicy::Disabled => "<span class=bad>disabled</span>: preflights refused, no CORS headers".to_string(),
+            RouteCorsPolicy::Disabled => {
+                "<span class=bad>disabled</span>: preflights refused, no CORS headers".to_string()
+            }
             RouteCorsPolicy::Enabled { config: c, .. } => {
-                let list = |v: &Option<Vec<String>>| v.as_ref().map(|v| v.join(", ")).unwrap_or_else(|| "-".into());
+                let list = |v: &Option<Vec<String>>| {
+                    v.as_ref()
+                        .map(|v| v.join(", "))
+                        .unwrap_or_else(|| "-".into())
+                };
                 format!(
                     "origins <code>{}</code><br>preflight methods <code>{}</code><br>headers <code>{}</code><br>expose <code>{}</code><br>credentials {} &middot; max_age {}{}",
                     esc(&list(&c.allow_origins)),
@@ -405,7 +465,11 @@ fn dashboard(gateway: &Gateway, query: Option<&ExplainQuery>, explanation: Optio
         );
         for (title, ex) in [("Preflight", &e.preflight), ("Actual request", &e.actual)] {
             if let Some(ex) = ex {
-                let headers: String = ex.headers.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+                let headers: String = ex
+                    .headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}\n"))
+                    .collect();
                 let _ = write!(
                     h,
                     "<h3>{title}</h3><table><tr><th>request</th><th>gateway answers</th></tr><tr><td><pre>{}</pre></td><td><pre>{}\n{}</pre></td></tr></table>",

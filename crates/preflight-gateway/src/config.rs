@@ -119,10 +119,15 @@ impl<'de> Deserialize<'de> for RouteCors {
                 f.write_str("`false`, `true` or a table of [cors] keys")
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<RouteCors, E> {
-                Ok(if v { RouteCors::Default } else { RouteCors::Disabled })
+                Ok(if v {
+                    RouteCors::Default
+                } else {
+                    RouteCors::Disabled
+                })
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RouteCors, A::Error> {
-                CorsConfig::deserialize(de::value::MapAccessDeserializer::new(map)).map(RouteCors::Override)
+                CorsConfig::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RouteCors::Override)
             }
         }
         d.deserialize_any(V)
@@ -241,7 +246,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let col = offset - before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
+    let col = offset
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
     (line, col)
 }
 
@@ -345,8 +355,11 @@ impl Config {
     /// Read and validate a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            problems: vec![Problem::error("(file)", format!("cannot read {}: {e}", path.display()))
-                .help("check the path given with --config")],
+            problems: vec![Problem::error(
+                "(file)",
+                format!("cannot read {}: {e}", path.display()),
+            )
+            .help("check the path given with --config")],
         })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut config = Config::parse(&text, path, &base)?;
@@ -465,7 +478,10 @@ impl Validator {
     }
 
     fn warn(&mut self, path: &[Seg], message: impl Into<String>, help: impl Into<String>) {
-        self.push(path, Problem::new(Severity::Warning, "", message).help(help));
+        self.push(
+            path,
+            Problem::new(Severity::Warning, "", message).help(help),
+        );
     }
 
     fn validate(&mut self, raw: RawFile, base_dir: &Path) -> Option<Config> {
@@ -474,7 +490,11 @@ impl Validator {
             Some(c) => match Policy::new(c) {
                 Ok(p) => {
                     for w in p.warnings() {
-                        self.warn(&[Seg::Key("cors"), Seg::Key(w.key)], w.message.clone(), "lower max_age to 7200 or less");
+                        self.warn(
+                            &[Seg::Key("cors"), Seg::Key(w.key)],
+                            w.message.clone(),
+                            "lower max_age to 7200 or less",
+                        );
                     }
                     Some((Arc::new(p), c.clone()))
                 }
@@ -482,6 +502,7 @@ impl Validator {
                     for e in errors {
                         self.policy_error(&[Seg::Key("cors")], &e, None);
                     }
+                    self.max_age_warning(&[Seg::Key("cors")], c);
                     None
                 }
             },
@@ -508,8 +529,15 @@ impl Validator {
                 default_failed,
                 RouteSource::Routes(n),
             );
+            if r.path.starts_with('/') {
+                self.insert(
+                    &mut router,
+                    &mut route_paths,
+                    &r.path,
+                    vec![Seg::Key("routes"), Seg::Index(n), Seg::Key("path")],
+                );
+            }
             if let Some(route) = route {
-                self.insert(&mut router, &mut route_paths, &route, vec![Seg::Key("routes"), Seg::Index(n), Seg::Key("path")]);
                 routes.push(route);
             }
         }
@@ -523,7 +551,8 @@ impl Validator {
                     let key = dotted(&[Seg::Key("openapi"), Seg::Index(n), Seg::Key("file")]);
                     let mut p = p;
                     if p.source.is_none() {
-                        let span = self.span(&[Seg::Key("openapi"), Seg::Index(n), Seg::Key("file")]);
+                        let span =
+                            self.span(&[Seg::Key("openapi"), Seg::Index(n), Seg::Key("file")]);
                         p = p.at(&self.source, span);
                     }
                     p.key = format!("{key} ({})", p.key);
@@ -532,11 +561,19 @@ impl Validator {
                 }
             };
             if imported.is_empty() {
-                self.warn(&[Seg::Key("openapi"), Seg::Index(n), Seg::Key("file")], "the document has no paths with operations: no route imported", "check that the file is an OpenAPI 3 document with `paths`");
+                self.warn(
+                    &[Seg::Key("openapi"), Seg::Index(n), Seg::Key("file")],
+                    "the document has no paths with operations: no route imported",
+                    "check that the file is an OpenAPI 3 document with `paths`",
+                );
             }
             let prefix = o.prefix.clone().unwrap_or_default();
             if !prefix.is_empty() && (!prefix.starts_with('/') || prefix.ends_with('/')) {
-                self.error(&[Seg::Key("openapi"), Seg::Index(n), Seg::Key("prefix")], format!("prefix {prefix:?} must start with `/` and not end with one"), "write it like \"/api\"");
+                self.error(
+                    &[Seg::Key("openapi"), Seg::Index(n), Seg::Key("prefix")],
+                    format!("prefix {prefix:?} must start with `/` and not end with one"),
+                    "write it like \"/api\"",
+                );
                 continue;
             }
             for op in imported {
@@ -555,17 +592,32 @@ impl Validator {
                     default_failed,
                     RouteSource::OpenApi(n, file.clone()),
                 );
+                if path.starts_with('/') {
+                    self.insert(
+                        &mut router,
+                        &mut route_paths,
+                        &path,
+                        vec![Seg::Key("openapi"), Seg::Index(n), Seg::Key("file")],
+                    );
+                }
                 if let Some(route) = route {
-                    self.insert(&mut router, &mut route_paths, &route, vec![Seg::Key("openapi"), Seg::Index(n), Seg::Key("file")]);
                     routes.push(route);
                 }
             }
         }
 
         if routes.is_empty() && !self.problems.iter().any(Problem::is_error) {
-            self.warn(&[], "no route: every request will get 404", "add a [[routes]] table or an [[openapi]] import");
+            self.warn(
+                &[],
+                "no route: every request will get 404",
+                "add a [[routes]] table or an [[openapi]] import",
+            );
         }
-        if raw.cors.is_none() && routes.iter().any(|r| matches!(r.cors, RouteCorsPolicy::Disabled)) {
+        if raw.cors.is_none()
+            && routes
+                .iter()
+                .any(|r| matches!(r.cors, RouteCorsPolicy::Disabled))
+        {
             // Nothing to say: routes without their own table are closed on purpose.
         }
         Some(Config {
@@ -581,11 +633,11 @@ impl Validator {
         &mut self,
         router: &mut matchit::Router<usize>,
         paths: &mut Vec<(String, Vec<Seg<'static>>)>,
-        route: &Route,
+        path: &str,
         at: Vec<Seg<'static>>,
     ) {
-        match router.insert(route.path.clone(), paths.len()) {
-            Ok(()) => paths.push((route.path.clone(), at)),
+        match router.insert(path, paths.len()) {
+            Ok(()) => paths.push((path.to_string(), at)),
             Err(matchit::InsertError::Conflict { with }) => {
                 let other = paths
                     .iter()
@@ -594,13 +646,13 @@ impl Validator {
                     .unwrap_or_default();
                 self.error(
                     &at,
-                    format!("the path {} overlaps the route {with}{other}: a request could match both", route.path),
+                    format!("the path {path} overlaps the route {with}{other}: a request could match both"),
                     "merge the two routes, or make their paths distinct",
                 );
             }
             Err(e) => self.error(
                 &at,
-                format!("the path {} is not a valid route pattern: {e}", route.path),
+                format!("the path {path} is not a valid route pattern: {e}"),
                 "use `{name}` for one segment and `{*rest}` for the remainder (only at the end)",
             ),
         }
@@ -623,11 +675,19 @@ impl Validator {
         };
         let mut ok = true;
         if !input.path.starts_with('/') {
-            self.error(&at("path"), format!("path {:?} must start with `/`", input.path), "write it like \"/api/users/{id}\"");
+            self.error(
+                &at("path"),
+                format!("path {:?} must start with `/`", input.path),
+                "write it like \"/api/users/{id}\"",
+            );
             ok = false;
         }
         let methods = if input.methods.is_empty() {
-            self.error(&at("methods"), "the route has no methods: nothing could reach it", "list the upstream's methods, like methods = [\"GET\", \"POST\"]");
+            self.error(
+                &at("methods"),
+                "the route has no methods: nothing could reach it",
+                "list the upstream's methods, like methods = [\"GET\", \"POST\"]",
+            );
             None
         } else {
             match MethodSet::parse(input.methods) {
@@ -649,7 +709,14 @@ impl Validator {
         };
         if let Some(prefix) = input.strip_prefix {
             if !prefix.starts_with('/') || !input.path.starts_with(prefix) {
-                self.error(&at("strip_prefix"), format!("strip_prefix {prefix:?} is not a prefix of the path {}", input.path), "use the leading literal part of `path`, like \"/api\"");
+                self.error(
+                    &at("strip_prefix"),
+                    format!(
+                        "strip_prefix {prefix:?} is not a prefix of the path {}",
+                        input.path
+                    ),
+                    "use the leading literal part of `path`, like \"/api\"",
+                );
                 ok = false;
             }
         }
@@ -683,6 +750,7 @@ impl Validator {
                         })
                     }
                     Err(errors) => {
+                        self.max_age_warning(&at("cors"), table);
                         for e in errors {
                             let from_route = key_is_set(table, e.key);
                             if from_route || !default_failed {
@@ -728,34 +796,62 @@ impl Validator {
         self.problems.push(p.at(&self.source, span));
     }
 
+    /// The max_age warning, for a table whose policy failed for another
+    /// reason (a valid policy reports it itself).
+    fn max_age_warning(&mut self, table: &[Seg], c: &CorsConfig) {
+        if let Some(secs) = c.max_age {
+            if secs > preflight_core::policy::CHROMIUM_MAX_AGE_CAP
+                && secs <= preflight_core::policy::MAX_AGE_LIMIT
+            {
+                let mut p = table.to_vec();
+                p.push(Seg::Key("max_age"));
+                self.warn(&p, "Chromium caps the preflight cache at 7200 s; a longer max_age only helps Firefox", "lower max_age to 7200 or less");
+            }
+        }
+    }
+
     fn server(&mut self, raw: &RawServer, base_dir: &Path) -> Option<ServerConfig> {
         let mut s = ServerConfig::default();
         let mut ok = true;
         let path = |k: &'static str| [Seg::Key("server"), Seg::Key(k)];
         match &raw.listen {
             None => {}
-            Some(OneOrMany::One(a)) => match parse_addr(a) {
-                Ok(addr) => s.listen = vec![addr],
-                Err(m) => {
-                    self.error(&path("listen"), m, "write an IP address and a port, like \"127.0.0.1:8080\" or \"[::]:8080\"");
-                    ok = false;
+            Some(OneOrMany::One(a)) => {
+                match parse_addr(a) {
+                    Ok(addr) => s.listen = vec![addr],
+                    Err(m) => {
+                        self.error(&path("listen"), m, "write an IP address and a port, like \"127.0.0.1:8080\" or \"[::]:8080\"");
+                        ok = false;
+                    }
                 }
-            },
+            }
             Some(OneOrMany::Many(list)) => {
                 s.listen.clear();
                 if list.is_empty() {
-                    self.error(&path("listen"), "no listen address", "list at least one, like [\"127.0.0.1:8080\"]");
+                    self.error(
+                        &path("listen"),
+                        "no listen address",
+                        "list at least one, like [\"127.0.0.1:8080\"]",
+                    );
                     ok = false;
                 }
                 for (i, a) in list.iter().enumerate() {
                     match parse_addr(a) {
                         Ok(addr) if s.listen.contains(&addr) => {
-                            self.error(&[Seg::Key("server"), Seg::Key("listen"), Seg::Index(i)], format!("{addr} is listed twice"), "remove the duplicate");
+                            self.error(
+                                &[Seg::Key("server"), Seg::Key("listen"), Seg::Index(i)],
+                                format!("{addr} is listed twice"),
+                                "remove the duplicate",
+                            );
                             ok = false;
                         }
                         Ok(addr) => s.listen.push(addr),
                         Err(m) => {
-                            self.error(&[Seg::Key("server"), Seg::Key("listen"), Seg::Index(i)], m, "write an IP address and a port, like \"127.0.0.1:8080\"");
+                            self.error(
+                                &[Seg::Key("server"), Seg::Key("listen"), Seg::Index(i)],
+                                m,
+                                "write an IP address and a port, like \"127.0.0.1:8080\"",
+                            );
                             ok = false;
                         }
                     }
@@ -766,7 +862,11 @@ impl Validator {
             match parse_addr(a) {
                 Ok(addr) => s.admin = Some(addr),
                 Err(m) => {
-                    self.error(&path("admin"), m, "write an IP address and a port, like \"127.0.0.1:9901\"");
+                    self.error(
+                        &path("admin"),
+                        m,
+                        "write an IP address and a port, like \"127.0.0.1:9901\"",
+                    );
                     ok = false;
                 }
             }
@@ -792,9 +892,12 @@ impl Validator {
                     Some(d) if !d.is_zero() || key == "grace_period" => *slot = d,
                     _ => {
                         self.problems.push(
-                            Problem::error(format!("server.{key}"), format!("{text:?} is not a duration"))
-                                .help("write a number and a unit: \"500ms\", \"30s\", \"2m\", \"1h\"")
-                                .at(&self.source, None),
+                            Problem::error(
+                                format!("server.{key}"),
+                                format!("{text:?} is not a duration"),
+                            )
+                            .help("write a number and a unit: \"500ms\", \"30s\", \"2m\", \"1h\"")
+                            .at(&self.source, None),
                         );
                         ok = false;
                     }
@@ -854,7 +957,8 @@ impl<'a> Node<'a> {
                 let (key, item) = t.get_key_value(k)?;
                 Some((Node::Item(item), key.span()))
             }
-            Node::Item(Item::Value(toml_edit::Value::InlineTable(t))) | Node::Value(toml_edit::Value::InlineTable(t)) => {
+            Node::Item(Item::Value(toml_edit::Value::InlineTable(t)))
+            | Node::Value(toml_edit::Value::InlineTable(t)) => {
                 let (key, item) = t.get_key_value(k)?;
                 Some((Node::Item(item), key.span()))
             }
@@ -864,7 +968,8 @@ impl<'a> Node<'a> {
     fn index(self, i: usize) -> Option<Node<'a>> {
         match self {
             Node::Item(Item::ArrayOfTables(a)) => a.get(i).map(Node::Table),
-            Node::Item(Item::Value(toml_edit::Value::Array(a))) | Node::Value(toml_edit::Value::Array(a)) => a.get(i).map(Node::Value),
+            Node::Item(Item::Value(toml_edit::Value::Array(a)))
+            | Node::Value(toml_edit::Value::Array(a)) => a.get(i).map(Node::Value),
             _ => None,
         }
     }
@@ -928,19 +1033,33 @@ fn key_is_set(c: &CorsConfig, key: &str) -> bool {
 fn policy_help(kind: &PolicyErrorKind) -> &'static str {
     match kind {
         PolicyErrorKind::MissingOrigins => "add allow_origins = [\"https://app.example.com\"]",
-        PolicyErrorKind::WildcardWithCredentials => "list the origins by name, or set allow_credentials = false",
-        PolicyErrorKind::NullOrigin => "remove \"null\" (or set dangerously_allow_null_origin = true if you really mean it)",
-        PolicyErrorKind::PublicSuffixWildcard(_) => "name your own domain, like \"https://*.app.example.com\"",
+        PolicyErrorKind::WildcardWithCredentials => {
+            "list the origins by name, or set allow_credentials = false"
+        }
+        PolicyErrorKind::NullOrigin => {
+            "remove \"null\" (or set dangerously_allow_null_origin = true if you really mean it)"
+        }
+        PolicyErrorKind::PublicSuffixWildcard(_) => {
+            "name your own domain, like \"https://*.app.example.com\""
+        }
         PolicyErrorKind::InsecureOriginWithCredentials => "use the https:// origin",
-        PolicyErrorKind::MalformedOrigin(_) => "write a serialized origin: scheme://host[:port], no path, no default port",
+        PolicyErrorKind::MalformedOrigin(_) => {
+            "write a serialized origin: scheme://host[:port], no path, no default port"
+        }
         PolicyErrorKind::Method(_) => "remove it or fix the method name",
         PolicyErrorKind::InvalidHeaderName(_) => "write a header name without spaces or separators",
         PolicyErrorKind::ForbiddenHeader(_) => "remove it: browsers set it themselves",
-        PolicyErrorKind::WildcardExposeWithCredentials => "list the response headers to expose by name",
+        PolicyErrorKind::WildcardExposeWithCredentials => {
+            "list the response headers to expose by name"
+        }
         PolicyErrorKind::ExposeSetCookie => "remove set-cookie from expose_headers",
-        PolicyErrorKind::MaxAgeOutOfRange => "use a value between -1 and 86400 (7200 is Chromium's cap)",
+        PolicyErrorKind::MaxAgeOutOfRange => {
+            "use a value between -1 and 86400 (7200 is Chromium's cap)"
+        }
         PolicyErrorKind::InvalidPreflightStatus => "use 204 (or 200 for old clients)",
-        PolicyErrorKind::EmptyMethods => "list the methods, or remove the key to allow the route's methods",
+        PolicyErrorKind::EmptyMethods => {
+            "list the methods, or remove the key to allow the route's methods"
+        }
     }
 }
 
@@ -960,7 +1079,9 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 /// `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().ok()?;
     let secs = match unit.trim() {
@@ -970,7 +1091,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    if !secs.is_finite() || secs < 0.0 || secs > 86_400.0 * 365.0 {
+    if !secs.is_finite() || !(0.0..=86_400.0 * 365.0).contains(&secs) {
         return None;
     }
     Some(Duration::from_secs_f64(secs))
@@ -995,7 +1116,8 @@ pub fn parse_size(text: &str) -> Option<u64> {
     n.checked_mul(mult)
 }
 
-/// An upstream URL: `http://host:port` with an optional path prefix; no
+/// An upstream URL: `http://` or `https://` (certificates verified against
+/// the Web PKI roots), host, port, an optional path prefix; no
 /// userinfo, query or fragment.
 pub fn parse_upstream(text: &str) -> Result<Upstream, (String, &'static str)> {
     let help = "write it like \"http://127.0.0.1:3000\"";
@@ -1004,12 +1126,10 @@ pub fn parse_upstream(text: &str) -> Result<Upstream, (String, &'static str)> {
         .map_err(|e| (format!("{text:?} is not a URL: {e}"), help))?;
     let scheme = match uri.scheme() {
         Some(s) if *s == Scheme::HTTP => s.clone(),
-        Some(s) if *s == Scheme::HTTPS => {
-            return Err((
-                format!("{text:?}: https upstreams are not supported yet"),
-                "reach the upstream over http:// on a private network, or terminate TLS in front of it",
-            ))
-        }
+        Some(s) if *s == Scheme::HTTPS => return Err((
+            format!("{text:?}: https upstreams are not supported yet"),
+            "reach the upstream over http:// on a private network, or terminate TLS in front of it",
+        )),
         Some(s) => return Err((format!("{text:?}: the scheme {s} is not http"), help)),
         None => return Err((format!("{text:?} has no scheme"), help)),
     };
@@ -1018,7 +1138,10 @@ pub fn parse_upstream(text: &str) -> Result<Upstream, (String, &'static str)> {
         .cloned()
         .ok_or_else(|| (format!("{text:?} has no host"), help))?;
     if authority.as_str().contains('@') {
-        return Err((format!("{text:?} has userinfo: credentials in an upstream URL would leak in logs"), "remove `user:password@`"));
+        return Err((
+            format!("{text:?} has userinfo: credentials in an upstream URL would leak in logs"),
+            "remove `user:password@`",
+        ));
     }
     if authority.host().is_empty() {
         return Err((format!("{text:?} has no host"), help));
@@ -1118,7 +1241,12 @@ cors = false
         assert_eq!(p.key, "routes[1].path");
         assert_eq!(p.line_col().unwrap().0, 7);
 
-        for bad in ["ftp://x", "http://u:p@x:1", "127.0.0.1:3000", "http://x/?a=1"] {
+        for bad in [
+            "ftp://x",
+            "http://u:p@x:1",
+            "127.0.0.1:3000",
+            "http://x/?a=1",
+        ] {
             let text = format!("[[routes]]\npath = \"/a\"\nmethods = [\"GET\"]\nupstream = \"{bad}\"\ncors = false\n");
             assert_eq!(first_error(&text).key, "routes[0].upstream", "{bad}");
         }

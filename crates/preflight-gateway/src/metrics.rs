@@ -98,19 +98,42 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let preflights = Family::<PreflightLabels, Counter>::default();
         let cross_origin_refused = Family::<RouteLabels, Counter>::default();
-        let upstream_latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let upstream_latency =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram as fn() -> Histogram,
+            );
         let reloads = Family::<ResultLabels, Counter>::default();
         let in_flight = Gauge::default();
-        registry.register("requests", "Requests answered, by route, method and status", requests.clone());
-        registry.register("preflights", "Preflights answered, by route, verdict and refusal reason", preflights.clone());
+        registry.register(
+            "requests",
+            "Requests answered, by route, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "preflights",
+            "Preflights answered, by route, verdict and refusal reason",
+            preflights.clone(),
+        );
         registry.register(
             "actual_refused",
             "Actual cross-origin requests from an origin that is not allowed",
             cross_origin_refused.clone(),
         );
-        registry.register("upstream_latency_seconds", "Time to the upstream's response headers", upstream_latency.clone());
-        registry.register("reloads", "Configuration reloads, by result", reloads.clone());
-        registry.register("in_flight_requests", "Requests being answered", in_flight.clone());
+        registry.register(
+            "upstream_latency_seconds",
+            "Time to the upstream's response headers",
+            upstream_latency.clone(),
+        );
+        registry.register(
+            "reloads",
+            "Configuration reloads, by result",
+            reloads.clone(),
+        );
+        registry.register(
+            "in_flight_requests",
+            "Requests being answered",
+            in_flight.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -155,7 +178,9 @@ impl Metrics {
     pub fn refused(&self, r: RefusedRequest) {
         if r.kind == "actual" {
             self.cross_origin_refused
-                .get_or_create(&RouteLabels { route: r.route.clone() })
+                .get_or_create(&RouteLabels {
+                    route: r.route.clone(),
+                })
                 .inc();
         }
         if let Ok(mut ring) = self.refusals.lock() {

@@ -23,7 +23,11 @@ const OPERATIONS: [&str; 7] = ["get", "put", "post", "delete", "options", "head"
 /// Read a YAML or JSON OpenAPI document and list its paths and methods.
 pub fn import(file: &Path) -> Result<Vec<Operation>, Problem> {
     let text = std::fs::read_to_string(file).map_err(|e| {
-        Problem::error("file", format!("cannot read the OpenAPI document {}: {e}", file.display())).help("check the path; it is relative to the configuration file")
+        Problem::error(
+            "file",
+            format!("cannot read the OpenAPI document {}: {e}", file.display()),
+        )
+        .help("check the path; it is relative to the configuration file")
     })?;
     parse(&text, file)
 }
@@ -37,7 +41,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Operation>, Problem> {
     });
     let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
         let span = e.location().map(|l| l.index()..l.index() + 1);
-        Problem::error("document", format!("not a YAML or JSON document: {e}")).help("fix the syntax of the OpenAPI file")
+        Problem::error("document", format!("not a YAML or JSON document: {e}"))
+            .help("fix the syntax of the OpenAPI file")
             .at(&source, span)
     })?;
     let version = doc.get("openapi").and_then(|v| v.as_str()).unwrap_or("");
@@ -47,7 +52,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Operation>, Problem> {
         } else {
             "the document needs `openapi: 3.x`"
         };
-        return Err(Problem::error("openapi", "not an OpenAPI 3 document").help(hint).at(&source, None));
+        return Err(Problem::error("openapi", "not an OpenAPI 3 document")
+            .help(hint)
+            .at(&source, None));
     }
     let Some(paths) = doc.get("paths").and_then(|p| p.as_mapping()) else {
         return Ok(Vec::new());
@@ -55,7 +62,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Operation>, Problem> {
     let mut out = Vec::new();
     for (path, item) in paths {
         let Some(path) = path.as_str() else { continue };
-        let Some(item) = item.as_mapping() else { continue };
+        let Some(item) = item.as_mapping() else {
+            continue;
+        };
         let methods: Vec<String> = item
             .keys()
             .filter_map(|k| k.as_str())
@@ -85,7 +94,10 @@ mod tests {
         assert_eq!(ops[1].path, "/users/{id}");
         assert_eq!(ops[1].methods, ["GET", "DELETE"]);
         let json = r#"{"openapi": "3.1.0", "paths": {"/a": {"put": {}}}}"#;
-        assert_eq!(parse(json, Path::new("a.json")).unwrap()[0].methods, ["PUT"]);
+        assert_eq!(
+            parse(json, Path::new("a.json")).unwrap()[0].methods,
+            ["PUT"]
+        );
         assert!(parse("swagger: '2.0'\n", Path::new("s.yaml")).is_err());
         assert!(parse("openapi: [", Path::new("s.yaml")).is_err());
     }

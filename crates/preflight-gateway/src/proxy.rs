@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::header::{
-    HeaderName, CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER,
-    TRANSFER_ENCODING, UPGRADE,
+    HeaderName, CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
+    TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, Uri, Version};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -21,15 +22,24 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use crate::body::{self, error_response, GatewayBody, Limited};
 use crate::config::Route;
 
-/// The client every route shares (per configuration): pooled connections.
-pub type UpstreamClient = Client<HttpConnector, GatewayBody>;
+/// The client every route shares (per configuration): pooled connections,
+/// `http://` and `https://` upstreams (verified against the Web PKI roots).
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, GatewayBody>;
 
 /// Build the upstream client.
 pub fn client(connect_timeout: Duration) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(connect_timeout));
-    connector.set_nodelay(true);
-    connector.enforce_http(true);
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let connector = HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(provider)
+        // Not input: ring always supports rustls' default protocol versions.
+        .expect("the ring provider supports TLS 1.2 and 1.3")
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .build(connector)
@@ -84,21 +94,31 @@ pub async fn forward(
 
     let uri = match upstream_uri(route, req.uri()) {
         Some(uri) => uri,
-        None => return (error_response(StatusCode::BAD_REQUEST, "the request path cannot be forwarded"), timing),
+        None => {
+            return (
+                error_response(
+                    StatusCode::BAD_REQUEST,
+                    "the request path cannot be forwarded",
+                ),
+                timing,
+            )
+        }
     };
     let upgrade = upgrade_requested(req.headers());
     let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
 
-    let original_host = req
-        .headers()
-        .get(HOST)
-        .cloned()
-        .or_else(|| req.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()));
+    let original_host = req.headers().get(HOST).cloned().or_else(|| {
+        req.uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
     let (mut parts, body) = req.into_parts();
     remove_hop_by_hop(&mut parts.headers);
     parts.headers.remove(HOST);
     if let Some(proto) = &upgrade {
-        parts.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        parts
+            .headers
+            .insert(CONNECTION, HeaderValue::from_static("upgrade"));
         parts.headers.insert(UPGRADE, proto.clone());
     }
     add_forwarded(&mut parts.headers, conn, original_host);
@@ -111,12 +131,16 @@ pub async fn forward(
     let upstream_req = Request::from_parts(parts, body);
 
     let started = Instant::now();
-    let result = tokio::time::timeout(settings.upstream_timeout, client.request(upstream_req)).await;
+    let result =
+        tokio::time::timeout(settings.upstream_timeout, client.request(upstream_req)).await;
     timing.upstream = Some(started.elapsed());
     let mut res = match result {
         Err(_elapsed) => {
             return (
-                error_response(StatusCode::GATEWAY_TIMEOUT, "the upstream did not answer in time"),
+                error_response(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "the upstream did not answer in time",
+                ),
                 timing,
             )
         }
@@ -127,11 +151,17 @@ pub async fn forward(
             tracing::warn!(upstream = %route.upstream.raw, error = %error_chain(&e), "upstream request failed");
             if is_timeout(&e) {
                 return (
-                    error_response(StatusCode::GATEWAY_TIMEOUT, "the upstream did not accept the connection in time"),
+                    error_response(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        "the upstream did not accept the connection in time",
+                    ),
                     timing,
                 );
             }
-            return (error_response(StatusCode::BAD_GATEWAY, "the upstream is unreachable"), timing);
+            return (
+                error_response(StatusCode::BAD_GATEWAY, "the upstream is unreachable"),
+                timing,
+            );
         }
         Ok(Ok(res)) => res,
     };
@@ -144,7 +174,9 @@ pub async fn forward(
                     Ok((client_io, upstream_io)) => {
                         let mut client_io = TokioIo::new(client_io);
                         let mut upstream_io = TokioIo::new(upstream_io);
-                        if let Err(e) = tokio::io::copy_bidirectional(&mut client_io, &mut upstream_io).await {
+                        if let Err(e) =
+                            tokio::io::copy_bidirectional(&mut client_io, &mut upstream_io).await
+                        {
                             tracing::debug!(error = %e, "upgraded connection closed");
                         }
                     }
@@ -225,7 +257,16 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     for name in listed {
         headers.remove(name);
     }
-    for name in [CONNECTION, KEEP_ALIVE, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE] {
+    for name in [
+        CONNECTION,
+        KEEP_ALIVE,
+        PROXY_AUTHENTICATE,
+        PROXY_AUTHORIZATION,
+        TE,
+        TRAILER,
+        TRANSFER_ENCODING,
+        UPGRADE,
+    ] {
         headers.remove(name);
     }
     let proxy: Vec<HeaderName> = headers

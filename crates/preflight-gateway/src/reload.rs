@@ -51,7 +51,8 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
     #[cfg(unix)]
     {
         let hup_tx = tx;
-        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
                     if hup_tx.send(()).await.is_err() {

@@ -64,7 +64,9 @@ impl Table {
                 RouteCorsPolicy::Enabled { policy, .. } => {
                     CorsLayer::new(Policy::clone(policy)).with_methods(route.methods.clone())
                 }
-                RouteCorsPolicy::Disabled => CorsLayer::disabled().with_methods(route.methods.clone()),
+                RouteCorsPolicy::Disabled => {
+                    CorsLayer::disabled().with_methods(route.methods.clone())
+                }
             };
             if let Err(e) = router.insert(route.path.clone(), routes.len()) {
                 // Unreachable for a validated configuration; keep serving the rest.
@@ -102,7 +104,10 @@ impl Table {
 
     /// The route a path goes to.
     pub fn lookup(&self, path: &str) -> Option<&RouteEntry> {
-        self.router.at(path).ok().and_then(|m| self.routes.get(*m.value))
+        self.router
+            .at(path)
+            .ok()
+            .and_then(|m| self.routes.get(*m.value))
     }
 
     /// Answer a request: route it, run its CORS layer, and forward it (or
@@ -132,7 +137,13 @@ impl Table {
     }
 
     /// The route's own answer, behind its CORS layer.
-    async fn answer(&self, i: usize, conn: ConnInfo, mode: Mode, req: Request<GatewayBody>) -> Response<GatewayBody> {
+    async fn answer(
+        &self,
+        i: usize,
+        conn: ConnInfo,
+        mode: Mode,
+        req: Request<GatewayBody>,
+    ) -> Response<GatewayBody> {
         let Some(entry) = self.routes.get(i) else {
             return error_response(StatusCode::NOT_FOUND, "no route");
         };
@@ -149,18 +160,22 @@ impl Table {
                 let msg = format!("{} is not allowed on {}", req.method(), entry.route.path);
                 error_response(StatusCode::METHOD_NOT_ALLOWED, &msg)
             };
-            res.headers_mut().insert(ALLOW, methods.header_value().clone());
+            res.headers_mut()
+                .insert(ALLOW, methods.header_value().clone());
             return res;
         }
         match mode {
             Mode::Explain => {
                 let mut res = Response::new(body::full("(the upstream's response)"));
-                res.headers_mut()
-                    .insert(EXPLAIN_MARKER, HeaderValue::from_static("upstream response stands here"));
+                res.headers_mut().insert(
+                    EXPLAIN_MARKER,
+                    HeaderValue::from_static("upstream response stands here"),
+                );
                 res
             }
             Mode::Proxy => {
-                let (mut res, timing) = proxy::forward(&self.client, self.settings, &entry.route, conn, req).await;
+                let (mut res, timing) =
+                    proxy::forward(&self.client, self.settings, &entry.route, conn, req).await;
                 res.extensions_mut().insert::<ProxyTiming>(timing);
                 res
             }
@@ -188,7 +203,12 @@ impl Service<Request<GatewayBody>> for RouteService {
 
     fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
         let this = self.clone();
-        Box::pin(async move { Ok(this.table.answer(this.index, this.conn, this.mode, req).await) })
+        Box::pin(async move {
+            Ok(this
+                .table
+                .answer(this.index, this.conn, this.mode, req)
+                .await)
+        })
     }
 }
 

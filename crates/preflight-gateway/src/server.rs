@@ -85,7 +85,10 @@ impl Gateway {
     /// are read at start only.
     pub fn replace(&self, config: Config) {
         let old = self.config();
-        if old.server.listen != config.server.listen || old.server.tls != config.server.tls || old.server.admin != config.server.admin {
+        if old.server.listen != config.server.listen
+            || old.server.tls != config.server.tls
+            || old.server.admin != config.server.admin
+        {
             tracing::warn!("listen, admin and tls changes take effect at the next start");
         }
         self.shared.table.store(Arc::new(Table::new(config)));
@@ -105,7 +108,8 @@ impl Gateway {
                 }
                 self.replace(config);
                 tracing::info!(file = %path.display(), routes, "configuration reloaded");
-                self.metrics().reload(true, format!("{routes} route(s) loaded"));
+                self.metrics()
+                    .reload(true, format!("{routes} route(s) loaded"));
                 Ok(())
             }
             Err(e) => {
@@ -127,30 +131,48 @@ impl Gateway {
             .get(ORIGIN)
             .map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned());
         let _in_flight = InFlight::new(&self.shared.metrics);
-        let (res, route) = table.dispatch(req.map(body::boxed), conn, Mode::Proxy).await;
+        let (res, route) = table
+            .dispatch(req.map(body::boxed), conn, Mode::Proxy)
+            .await;
         let label = route
             .and_then(|i| table.routes().get(i))
             .map_or(NO_ROUTE, |e| e.route.path.as_str());
         let status = res.status().as_u16();
         let metrics = &self.shared.metrics;
         metrics.request(label, method.as_str(), status);
-        if let Some(t) = res.extensions().get::<ProxyTiming>().and_then(|t| t.upstream) {
+        if let Some(t) = res
+            .extensions()
+            .get::<ProxyTiming>()
+            .and_then(|t| t.upstream)
+        {
             metrics.upstream_latency(label, t);
         }
         let outcome = res.extensions().get::<CorsOutcome>();
         let refusal = match outcome {
             Some(CorsOutcome::Preflight { allowed, reason }) => {
                 metrics.preflight(label, *allowed, reason.as_ref().map_or("", |r| r.code()));
-                reason.as_ref().map(|r| ("preflight", r.code().to_string(), r.to_string()))
+                reason
+                    .as_ref()
+                    .map(|r| ("preflight", r.code().to_string(), r.to_string()))
             }
             Some(CorsOutcome::Actual { allowed: false }) => {
                 let cors_on = route
                     .and_then(|i| table.routes().get(i))
-                    .map_or(table.config.default_cors.is_some(), |e| e.layer.policy().is_some());
+                    .map_or(table.config.default_cors.is_some(), |e| {
+                        e.layer.policy().is_some()
+                    });
                 Some(if cors_on {
-                    ("actual", "origin_not_allowed".to_string(), "the origin is not in allow_origins".to_string())
+                    (
+                        "actual",
+                        "origin_not_allowed".to_string(),
+                        "the origin is not in allow_origins".to_string(),
+                    )
                 } else {
-                    ("actual", "cors_disabled".to_string(), "cross-origin requests are disabled on this route".to_string())
+                    (
+                        "actual",
+                        "cors_disabled".to_string(),
+                        "cross-origin requests are disabled on this route".to_string(),
+                    )
                 })
             }
             _ => None,
@@ -310,7 +332,13 @@ pub async fn start(gateway: Gateway) -> Result<RunningGateway, StartError> {
     };
     let admin_addr = admin.as_ref().map(|(a, _)| *a);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let task = tokio::spawn(serve(gateway.clone(), listeners, tls, admin.map(|(_, l)| l), shutdown_rx));
+    let task = tokio::spawn(serve(
+        gateway.clone(),
+        listeners,
+        tls,
+        admin.map(|(_, l)| l),
+        shutdown_rx,
+    ));
     Ok(RunningGateway {
         gateway,
         addrs,
@@ -341,7 +369,8 @@ async fn serve(
             done_tx.clone(),
         )));
     }
-    let admin_loop = admin.map(|l| tokio::spawn(crate::admin::serve(gateway.clone(), l, shutdown.clone())));
+    let admin_loop =
+        admin.map(|l| tokio::spawn(crate::admin::serve(gateway.clone(), l, shutdown.clone())));
     drop(done_tx);
 
     while !*shutdown.borrow_and_update() {
@@ -354,7 +383,10 @@ async fn serve(
         let _ = l.await;
     }
     let grace = gateway.config().server.grace_period;
-    tracing::info!(grace_ms = grace.as_millis() as u64, "shutting down: no new connections; finishing requests in flight");
+    tracing::info!(
+        grace_ms = grace.as_millis() as u64,
+        "shutting down: no new connections; finishing requests in flight"
+    );
     if tokio::time::timeout(grace, done_rx.recv()).await.is_err() {
         tracing::warn!("grace period over: closing the remaining connections");
         force_tx.send_replace(true);
@@ -399,7 +431,9 @@ async fn accept_loop(
                     serve_connection(gateway, stream, conn, shutdown, force).await;
                 }
                 Some(acceptor) => {
-                    let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+                    let handshake =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                            .await;
                     match handshake {
                         Ok(Ok(tls_stream)) => {
                             let conn = ConnInfo { remote, tls: true };
@@ -455,15 +489,32 @@ async fn serve_connection<IO>(
 pub fn tls_acceptor(files: &TlsFiles) -> Result<TlsAcceptor, StartError> {
     use std::fs::File;
     use std::io::BufReader;
-    let open = |p: &PathBuf| File::open(p).map(BufReader::new).map_err(|e| StartError::Tls(format!("cannot read {}: {e}", p.display())));
+    let open = |p: &PathBuf| {
+        File::open(p)
+            .map(BufReader::new)
+            .map_err(|e| StartError::Tls(format!("cannot read {}: {e}", p.display())))
+    };
     let certs = rustls_pemfile::certs(&mut open(&files.cert)?)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| StartError::Tls(format!("{}: not a PEM certificate chain: {e}", files.cert.display())))?;
+        .map_err(|e| {
+            StartError::Tls(format!(
+                "{}: not a PEM certificate chain: {e}",
+                files.cert.display()
+            ))
+        })?;
     if certs.is_empty() {
-        return Err(StartError::Tls(format!("{}: no certificate found", files.cert.display())));
+        return Err(StartError::Tls(format!(
+            "{}: no certificate found",
+            files.cert.display()
+        )));
     }
     let key = rustls_pemfile::private_key(&mut open(&files.key)?)
-        .map_err(|e| StartError::Tls(format!("{}: not a PEM private key: {e}", files.key.display())))?
+        .map_err(|e| {
+            StartError::Tls(format!(
+                "{}: not a PEM private key: {e}",
+                files.key.display()
+            ))
+        })?
         .ok_or_else(|| StartError::Tls(format!("{}: no private key found", files.key.display())))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -479,9 +530,15 @@ pub fn tls_acceptor(files: &TlsFiles) -> Result<TlsAcceptor, StartError> {
 /// Accept plain TCP connections and serve them with `service` (HTTP/1.1 and
 /// h2c) until `shutdown` turns true. Used by the admin listener and the
 /// demo's servers.
-pub async fn serve_plain<S, B>(listener: TcpListener, mut shutdown: watch::Receiver<bool>, service: S)
-where
-    S: hyper::service::Service<Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+pub async fn serve_plain<S, B>(
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+    service: S,
+) where
+    S: hyper::service::Service<Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     S::Error: Into<body::BoxError>,
     B: http_body::Body + Send + 'static,
@@ -502,7 +559,9 @@ where
         let service = service.clone();
         tokio::spawn(async move {
             let builder = auto::Builder::new(TokioExecutor::new());
-            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+            let _ = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

@@ -24,7 +24,11 @@ async fn preflight_allowed_never_reaches_the_upstream() {
         &c,
         "OPTIONS",
         url(&g, "/api/users/1"),
-        &[("origin", APP), ("access-control-request-method", "PUT"), ("access-control-request-headers", "Content-Type")],
+        &[
+            ("origin", APP),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "Content-Type"),
+        ],
         None,
     )
     .await;
@@ -32,7 +36,13 @@ async fn preflight_allowed_never_reaches_the_upstream() {
     assert_eq!(h["access-control-allow-origin"], APP);
     assert_eq!(h["access-control-allow-credentials"], "true");
     assert_eq!(h["access-control-allow-methods"], "GET, POST, PUT, DELETE");
-    assert_eq!(h["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase(), "content-type");
+    assert_eq!(
+        h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase(),
+        "content-type"
+    );
     assert_eq!(h["access-control-max-age"], "600");
     assert!(vary(&h).contains(&"origin".to_string()));
     assert_eq!(up.seen.hits.load(Ordering::SeqCst), 0);
@@ -52,12 +62,19 @@ async fn preflight_refusals_are_403_without_cors_headers() {
         ("/internal/x", APP, "POST", ""),
     ];
     for (path, origin, method, headers) in cases {
-        let mut hs = vec![("origin", origin), ("access-control-request-method", method)];
+        let mut hs = vec![
+            ("origin", origin),
+            ("access-control-request-method", method),
+        ];
         if !headers.is_empty() {
             hs.push(("access-control-request-headers", headers));
         }
         let (status, h, _) = send(&c, "OPTIONS", url(&g, path), &hs, None).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{path} {origin} {method} {headers}");
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{path} {origin} {method} {headers}"
+        );
         assert!(h.get("access-control-allow-origin").is_none());
     }
     assert_eq!(up.seen.hits.load(Ordering::SeqCst), 0);
@@ -81,17 +98,34 @@ async fn actual_requests_get_cors_headers_and_upstream_ones_are_replaced() {
     assert_eq!(acao, [APP]);
     assert_eq!(h["access-control-expose-headers"], "x-request-id");
     let v = vary(&h);
-    assert!(v.contains(&"origin".into()) && v.contains(&"accept-encoding".into()), "{v:?}");
+    assert!(
+        v.contains(&"origin".into()) && v.contains(&"accept-encoding".into()),
+        "{v:?}"
+    );
     assert_eq!(v.iter().filter(|x| *x == "origin").count(), 1);
 
     // A disallowed origin is forwarded without CORS headers (the default).
-    let (status, h, _) = send(&c, "GET", url(&g, "/api/cors"), &[("origin", "https://evil.example.net")], None).await;
+    let (status, h, _) = send(
+        &c,
+        "GET",
+        url(&g, "/api/cors"),
+        &[("origin", "https://evil.example.net")],
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert!(h.get("access-control-allow-origin").is_none());
     assert!(h.get("access-control-allow-credentials").is_none());
 
     // Port patterns.
-    let (_, h, _) = send(&c, "GET", url(&g, "/api/x"), &[("origin", "http://localhost:5173")], None).await;
+    let (_, h, _) = send(
+        &c,
+        "GET",
+        url(&g, "/api/x"),
+        &[("origin", "http://localhost:5173")],
+        None,
+    )
+    .await;
     assert_eq!(h["access-control-allow-origin"], "http://localhost:5173");
     g.shutdown().await;
 }
@@ -102,14 +136,28 @@ async fn route_overrides_and_disabled_cors() {
     let g = gateway(BASE, up.addr).await;
     let c = client();
     // /public: `*` without credentials, strip_prefix.
-    let (status, h, body) = send(&c, "GET", url(&g, "/public/a?q=1"), &[("origin", "https://anyone.example.org")], None).await;
+    let (status, h, body) = send(
+        &c,
+        "GET",
+        url(&g, "/public/a?q=1"),
+        &[("origin", "https://anyone.example.org")],
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h["access-control-allow-origin"], "*");
     assert!(h.get("access-control-allow-credentials").is_none());
     assert_eq!(body, "GET /a?q=1");
 
     // /strict: reject disallowed origins, upstream path prefix.
-    let (status, h, body) = send(&c, "GET", url(&g, "/strict/b"), &[("origin", "https://evil.example.net")], None).await;
+    let (status, h, body) = send(
+        &c,
+        "GET",
+        url(&g, "/strict/b"),
+        &[("origin", "https://evil.example.net")],
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(h.get("access-control-allow-origin").is_none());
     assert!(body.contains("not in allow_origins"), "{body}");
@@ -118,7 +166,14 @@ async fn route_overrides_and_disabled_cors() {
     assert_eq!(body, "GET /base/b");
 
     // cors = false: forwarded, upstream's CORS headers removed.
-    let (status, h, _) = send(&c, "GET", url(&g, "/internal/cors"), &[("origin", APP)], None).await;
+    let (status, h, _) = send(
+        &c,
+        "GET",
+        url(&g, "/internal/cors"),
+        &[("origin", APP)],
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert!(h.get("access-control-allow-origin").is_none());
     g.shutdown().await;
@@ -145,7 +200,14 @@ async fn gateway_errors_carry_cors_headers() {
     assert_eq!(h["allow"], "GET, POST, PUT, DELETE");
     // 413 by Content-Length.
     let big: &'static str = Box::leak("x".repeat(2 << 20).into_boxed_str());
-    let (status, h, _) = send(&c, "POST", url(&g, "/api/upload"), &[("origin", APP)], Some(big)).await;
+    let (status, h, _) = send(
+        &c,
+        "POST",
+        url(&g, "/api/upload"),
+        &[("origin", APP)],
+        Some(big),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(h["access-control-allow-origin"], APP);
     // 504: the upstream is slower than upstream_timeout.
@@ -172,7 +234,9 @@ async fn body_limit_applies_while_streaming() {
     let g = gateway(BASE, up.addr).await;
     let c = client();
     // A chunked body (no Content-Length) larger than 1 MiB.
-    let stream = futures_util::stream::iter((0..40).map(|_| Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from(vec![b'y'; 64 * 1024])))));
+    let stream = futures_util::stream::iter((0..40).map(|_| {
+        Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from(vec![b'y'; 64 * 1024])))
+    }));
     let req = http::Request::post(url(&g, "/api/upload"))
         .header("origin", APP)
         .body(preflight_gateway::body::boxed(StreamBody::new(stream)))
@@ -192,7 +256,14 @@ async fn hop_by_hop_headers_are_removed_and_forwarded_headers_added() {
         &c,
         "GET",
         url(&g, "/api/hop"),
-        &[("connection", "x-client-hop"), ("x-client-hop", "1"), ("te", "trailers"), ("proxy-authorization", "Basic x"), ("x-forwarded-for", "10.0.0.1"), ("x-kept", "yes")],
+        &[
+            ("connection", "x-client-hop"),
+            ("x-client-hop", "1"),
+            ("te", "trailers"),
+            ("proxy-authorization", "Basic x"),
+            ("x-forwarded-for", "10.0.0.1"),
+            ("x-kept", "yes"),
+        ],
         None,
     )
     .await;
@@ -207,7 +278,10 @@ async fn hop_by_hop_headers_are_removed_and_forwarded_headers_added() {
     assert_eq!(seen["x-kept"], "yes");
     assert_eq!(seen["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
     assert_eq!(seen["x-forwarded-proto"], "http");
-    assert_eq!(seen["x-forwarded-host"], g.local_addrs()[0].to_string().as_str());
+    assert_eq!(
+        seen["x-forwarded-host"],
+        g.local_addrs()[0].to_string().as_str()
+    );
     g.shutdown().await;
 }
 
@@ -224,7 +298,11 @@ async fn large_bodies_stream_both_ways() {
         .unwrap();
     let res = c.request(req).await.unwrap();
     let mut body = res.into_body();
-    let first = tokio::time::timeout(Duration::from_secs(5), body.frame()).await.unwrap().unwrap().unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(first.data_ref().unwrap().as_ref(), b"first");
     up.seen.release.notify_one();
     let mut total = 0usize;
@@ -235,7 +313,8 @@ async fn large_bodies_stream_both_ways() {
 
     // Upload: the upstream sees the first chunk before the client sends the rest.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::convert::Infallible>>(2);
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     let req = http::Request::post(url(&g, "/api/upload"))
         .body(preflight_gateway::body::boxed(StreamBody::new(stream)))
         .unwrap();
@@ -243,8 +322,12 @@ async fn large_bodies_stream_both_ways() {
         let c = c.clone();
         async move { c.request(req).await }
     });
-    tx.send(Ok(Frame::data(Bytes::from_static(b"start")))).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), up.seen.first_chunk.notified()).await.unwrap();
+    tx.send(Ok(Frame::data(Bytes::from_static(b"start"))))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), up.seen.first_chunk.notified())
+        .await
+        .unwrap();
     let chunk = Bytes::from(vec![b'z'; 1 << 20]);
     for _ in 0..50 {
         tx.send(Ok(Frame::data(chunk.clone()))).await.unwrap();
@@ -268,14 +351,37 @@ async fn openapi_import() {
     let text = "[server]\nlisten = \"127.0.0.1:0\"\n[cors]\nallow_origins = [\"https://app.example.com\"]\n[[openapi]]\nfile = \"api.yaml\"\nupstream = \"http://UP\"\nprefix = \"/v1\"\nstrip_prefix = \"/v1\"\n";
     let config = config(text, up.addr, Some(&dir));
     assert_eq!(config.routes.len(), 2);
-    let g = preflight_gateway::start(preflight_gateway::Gateway::new(config)).await.unwrap();
+    let g = preflight_gateway::start(preflight_gateway::Gateway::new(config))
+        .await
+        .unwrap();
     let c = client();
-    let (status, h, _) = send(&c, "OPTIONS", url(&g, "/v1/users/7"), &[("origin", APP), ("access-control-request-method", "DELETE")], None).await;
+    let (status, h, _) = send(
+        &c,
+        "OPTIONS",
+        url(&g, "/v1/users/7"),
+        &[("origin", APP), ("access-control-request-method", "DELETE")],
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(h["access-control-allow-methods"], "GET, DELETE");
-    let (status, _, _) = send(&c, "OPTIONS", url(&g, "/v1/users/7"), &[("origin", APP), ("access-control-request-method", "PUT")], None).await;
+    let (status, _, _) = send(
+        &c,
+        "OPTIONS",
+        url(&g, "/v1/users/7"),
+        &[("origin", APP), ("access-control-request-method", "PUT")],
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, body) = send(&c, "DELETE", url(&g, "/v1/users/7"), &[("origin", APP)], None).await;
+    let (status, _, body) = send(
+        &c,
+        "DELETE",
+        url(&g, "/v1/users/7"),
+        &[("origin", APP)],
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, "DELETE /users/7");
     g.shutdown().await;
@@ -289,22 +395,45 @@ async fn reload_good_and_bad() {
     let v1 = "[server]\nlisten = \"127.0.0.1:0\"\n[cors]\nallow_origins = [\"https://app.example.com\"]\n[[routes]]\npath = \"/one\"\nmethods = [\"GET\"]\nupstream = \"http://UP\"\n".replace("UP", &up.addr.to_string());
     std::fs::write(&file, &v1).unwrap();
     let config = preflight_gateway::Config::load(&file).unwrap();
-    let g = preflight_gateway::start(preflight_gateway::Gateway::new(config)).await.unwrap();
+    let g = preflight_gateway::start(preflight_gateway::Gateway::new(config))
+        .await
+        .unwrap();
     let c = client();
-    assert_eq!(send(&c, "GET", url(&g, "/two"), &[], None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        send(&c, "GET", url(&g, "/two"), &[], None).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     std::fs::write(&file, v1.replace("/one", "/two")).unwrap();
     g.gateway().reload().unwrap();
-    assert_eq!(send(&c, "GET", url(&g, "/two"), &[], None).await.0, StatusCode::OK);
+    assert_eq!(
+        send(&c, "GET", url(&g, "/two"), &[], None).await.0,
+        StatusCode::OK
+    );
 
     // A bad file: the running configuration stays, and the reason is kept.
-    std::fs::write(&file, v1.replace("https://app.example.com", "https://*.github.io")).unwrap();
+    std::fs::write(
+        &file,
+        v1.replace("https://app.example.com", "https://*.github.io"),
+    )
+    .unwrap();
     let err = g.gateway().reload().unwrap_err();
     assert!(err.to_string().contains("allow_origins[0]"), "{err}");
-    assert_eq!(send(&c, "GET", url(&g, "/two"), &[], None).await.0, StatusCode::OK);
+    assert_eq!(
+        send(&c, "GET", url(&g, "/two"), &[], None).await.0,
+        StatusCode::OK
+    );
     let status = g.gateway().metrics().last_reload().unwrap();
-    assert!(!status.ok && status.message.contains("public suffix"), "{}", status.message);
-    assert!(g.gateway().metrics().encode().contains("preflight_reloads_total{result=\"failed\"} 1"));
+    assert!(
+        !status.ok && status.message.contains("public suffix"),
+        "{}",
+        status.message
+    );
+    assert!(g
+        .gateway()
+        .metrics()
+        .encode()
+        .contains("preflight_reloads_total{result=\"failed\"} 1"));
 
     // The file watcher reloads on change.
     let _watch = preflight_gateway::reload::spawn(g.gateway().clone());
@@ -367,24 +496,35 @@ async fn h2c_is_served() {
 async fn upgrade_is_passed_through() {
     let up = upstream().await;
     let g = gateway(BASE, up.addr).await;
-    let mut s = tokio::net::TcpStream::connect(g.local_addrs()[0]).await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(g.local_addrs()[0])
+        .await
+        .unwrap();
     s.write_all(b"GET /ws HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nOrigin: https://app.example.com\r\n\r\n")
         .await
         .unwrap();
     let mut buf = vec![0u8; 1024];
     let mut head = Vec::new();
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(n > 0, "closed before the 101");
         head.extend_from_slice(&buf[..n]);
     }
     let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 101"), "{head}");
     assert!(head.contains("upgrade: websocket"), "{head}");
-    assert!(head.contains("access-control-allow-origin: https://app.example.com"), "{head}");
+    assert!(
+        head.contains("access-control-allow-origin: https://app.example.com"),
+        "{head}"
+    );
     s.write_all(b"ping").await.unwrap();
     let mut echo = [0u8; 4];
-    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut echo)).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut echo))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&echo, b"ping");
     g.shutdown().await;
 }
@@ -395,7 +535,17 @@ async fn admin_endpoints_and_explain() {
     let g = gateway(BASE, up.addr).await;
     let admin = g.admin_addr().unwrap();
     let c = client();
-    let _ = send(&c, "OPTIONS", url(&g, "/api/x"), &[("origin", "https://evil.example.net"), ("access-control-request-method", "GET")], None).await;
+    let _ = send(
+        &c,
+        "OPTIONS",
+        url(&g, "/api/x"),
+        &[
+            ("origin", "https://evil.example.net"),
+            ("access-control-request-method", "GET"),
+        ],
+        None,
+    )
+    .await;
     let (status, _, body) = send(&c, "GET", format!("http://{admin}/healthz"), &[], None).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "ok\n"));
     let (status, _, _) = send(&c, "GET", format!("http://{admin}/readyz"), &[], None).await;
@@ -426,5 +576,48 @@ async fn admin_endpoints_and_explain() {
     assert!(!e.allowed);
     assert_eq!(e.preflight.unwrap().status, 403);
     assert_eq!(up.seen.hits.load(Ordering::SeqCst), 0);
+    g.shutdown().await;
+}
+
+#[tokio::test]
+async fn tls_with_alpn_h2_and_http1() {
+    use hyper_rustls::HttpsConnectorBuilder;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    use std::sync::Arc;
+
+    let up = upstream().await;
+    let dir = temp_dir("tls");
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), ck.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem()).unwrap();
+    let text = BASE.replace("[server]\n", "[server]\ntls = { cert = \"cert.pem\", key = \"key.pem\" }\n");
+    let g = preflight_gateway::start(preflight_gateway::Gateway::new(config(&text, up.addr, Some(&dir))))
+        .await
+        .unwrap();
+    let port = g.local_addrs()[0].port();
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    for (h2, version) in [(true, http::Version::HTTP_2), (false, http::Version::HTTP_11)] {
+        let b = HttpsConnectorBuilder::new().with_tls_config(tls.clone()).https_only();
+        let connector = if h2 { b.enable_all_versions().build() } else { b.enable_http1().build() };
+        let c: Client<_, preflight_gateway::body::GatewayBody> = Client::builder(TokioExecutor::new()).build(connector);
+        let req = http::Request::get(format!("https://localhost:{port}/api/tls"))
+            .header("origin", APP)
+            .body(preflight_gateway::body::empty())
+            .unwrap();
+        let res = c.request(req).await.unwrap();
+        assert_eq!(res.version(), version);
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["access-control-allow-origin"], APP);
+    }
+    let (_, _, seen) = up.seen.last.lock().unwrap().clone().unwrap();
+    assert_eq!(seen["x-forwarded-proto"], "https");
     g.shutdown().await;
 }

@@ -131,7 +131,9 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             return fail(&format!("{e} (change it with --app-port)"));
         }
     };
-    let app_addr = app_listener.local_addr().unwrap_or(SocketAddr::from(([127, 0, 0, 1], args.app_port)));
+    let app_addr = app_listener
+        .local_addr()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], args.app_port)));
     let dashboard = running
         .admin_addr()
         .map(|a| format!("http://{a}/"))
@@ -175,11 +177,16 @@ fn fail(message: &str) -> ExitCode {
 
 fn serve_page(req: &Request<Incoming>, page: Bytes) -> Response<GatewayBody> {
     if req.uri().path() != "/" && req.uri().path() != "/index.html" {
-        return json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found"}));
+        return json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"error": "not found"}),
+        );
     }
     let mut res = Response::new(boxed(Full::new(page)));
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     res
 }
 
@@ -212,7 +219,10 @@ struct TodoApi {
 impl TodoApi {
     fn new() -> TodoApi {
         let mut todos = BTreeMap::new();
-        for (id, title) in [(1, "Answer preflights at the edge"), (2, "Read the dashboard")] {
+        for (id, title) in [
+            (1, "Answer preflights at the edge"),
+            (2, "Read the dashboard"),
+        ] {
             todos.insert(
                 id,
                 Todo {
@@ -242,8 +252,10 @@ impl TodoApi {
             (Method::GET, ["api", "todos"]) => {
                 let list = self.list();
                 let mut res = json(StatusCode::OK, &serde_json::json!(list));
-                res.headers_mut().insert("x-todo-count", HeaderValue::from(list.len()));
-                res.headers_mut().insert("x-internal-build", HeaderValue::from_static("not exposed"));
+                res.headers_mut()
+                    .insert("x-todo-count", HeaderValue::from(list.len()));
+                res.headers_mut()
+                    .insert("x-internal-build", HeaderValue::from_static("not exposed"));
                 res
             }
             (Method::POST, ["api", "todos"]) => {
@@ -253,10 +265,16 @@ impl TodoApi {
                 };
                 let title = input.title.unwrap_or_default();
                 if title.trim().is_empty() {
-                    return json(StatusCode::UNPROCESSABLE_ENTITY, &serde_json::json!({"error": "title is empty"}));
+                    return json(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &serde_json::json!({"error": "title is empty"}),
+                    );
                 }
                 let Ok(mut state) = self.state.lock() else {
-                    return json(StatusCode::INTERNAL_SERVER_ERROR, &serde_json::json!({"error": "state poisoned"}));
+                    return json(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &serde_json::json!({"error": "state poisoned"}),
+                    );
                 };
                 let id = state.0;
                 state.0 += 1;
@@ -270,14 +288,20 @@ impl TodoApi {
             }
             (Method::PUT, ["api", "todos", id]) => {
                 let Ok(id) = id.parse::<u64>() else {
-                    return json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "no such todo"}));
+                    return json(
+                        StatusCode::NOT_FOUND,
+                        &serde_json::json!({"error": "no such todo"}),
+                    );
                 };
                 let input = match read_json(req).await {
                     Ok(i) => i,
                     Err(res) => return res,
                 };
                 let Ok(mut state) = self.state.lock() else {
-                    return json(StatusCode::INTERNAL_SERVER_ERROR, &serde_json::json!({"error": "state poisoned"}));
+                    return json(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &serde_json::json!({"error": "state poisoned"}),
+                    );
                 };
                 match state.1.get_mut(&id) {
                     Some(todo) => {
@@ -289,7 +313,10 @@ impl TodoApi {
                         }
                         json(StatusCode::OK, &serde_json::json!(todo))
                     }
-                    None => json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "no such todo"})),
+                    None => json(
+                        StatusCode::NOT_FOUND,
+                        &serde_json::json!({"error": "no such todo"}),
+                    ),
                 }
             }
             (Method::DELETE, ["api", "todos", id]) => {
@@ -303,7 +330,10 @@ impl TodoApi {
                         *res.status_mut() = StatusCode::NO_CONTENT;
                         res
                     }
-                    None => json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "no such todo"})),
+                    None => json(
+                        StatusCode::NOT_FOUND,
+                        &serde_json::json!({"error": "no such todo"}),
+                    ),
                 }
             }
             (Method::GET, ["api", "session"]) => {
@@ -316,7 +346,11 @@ impl TodoApi {
                     .filter_map(|c| c.trim().strip_prefix("demo_session="))
                     .map(str::to_string)
                     .next();
-                let visits = cookie.as_deref().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) + 1;
+                let visits = cookie
+                    .as_deref()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+                    + 1;
                 let mut res = json(
                     StatusCode::OK,
                     &serde_json::json!({
@@ -326,13 +360,21 @@ impl TodoApi {
                 );
                 // Same host, other port: same site, so a Lax cookie travels
                 // with `credentials: "include"`.
-                if let Ok(v) = HeaderValue::from_str(&format!("demo_session={visits}; Path=/; SameSite=Lax; HttpOnly")) {
+                if let Ok(v) = HeaderValue::from_str(&format!(
+                    "demo_session={visits}; Path=/; SameSite=Lax; HttpOnly"
+                )) {
                     res.headers_mut().insert(SET_COOKIE, v);
                 }
                 res
             }
-            (Method::GET, ["internal", ..]) => json(StatusCode::OK, &serde_json::json!({"secret": "internal stats"})),
-            _ => json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "not found"})),
+            (Method::GET, ["internal", ..]) => json(
+                StatusCode::OK,
+                &serde_json::json!({"secret": "internal stats"}),
+            ),
+            _ => json(
+                StatusCode::NOT_FOUND,
+                &serde_json::json!({"error": "not found"}),
+            ),
         }
     }
 }
@@ -340,8 +382,17 @@ impl TodoApi {
 async fn read_json(req: Request<Incoming>) -> Result<TodoInput, Response<GatewayBody>> {
     let bytes = match Limited::new(req.into_body(), 16 * 1024).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return Err(json(StatusCode::PAYLOAD_TOO_LARGE, &serde_json::json!({"error": "body too large"}))),
+        Err(_) => {
+            return Err(json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &serde_json::json!({"error": "body too large"}),
+            ))
+        }
     };
-    serde_json::from_slice(&bytes)
-        .map_err(|e| json(StatusCode::BAD_REQUEST, &serde_json::json!({"error": format!("not a todo: {e}")})))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        json(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({"error": format!("not a todo: {e}")}),
+        )
+    })
 }

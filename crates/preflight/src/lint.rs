@@ -6,7 +6,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
 use preflight_gateway::{Config, Problem, Severity};
 
 /// Arguments of `preflight lint`.
@@ -41,7 +43,10 @@ pub async fn run(args: LintArgs) -> ExitCode {
         Err(e) => {
             let errors = e.problems.iter().filter(|p| p.is_error()).count();
             let warnings = e.problems.len() - errors;
-            let summary = format!("{}: refused ({errors} error(s), {warnings} warning(s))", args.config.display());
+            let summary = format!(
+                "{}: refused ({errors} error(s), {warnings} warning(s))",
+                args.config.display()
+            );
             (e.problems, summary, 1)
         }
     };
@@ -59,7 +64,9 @@ fn tls_problem(message: String) -> Problem {
         severity: Severity::Error,
         key: "server.tls".into(),
         message,
-        help: Some("point cert and key at PEM files (a certificate chain and its private key)".into()),
+        help: Some(
+            "point cert and key at PEM files (a certificate chain and its private key)".into(),
+        ),
         source: None,
         span: None,
     }
@@ -135,12 +142,16 @@ impl Diagnostic for ProblemDiagnostic {
         })
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn SourceCode> {
         self.source.as_ref().map(|s| s as &dyn SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.label.clone().map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+        self.label
+            .clone()
+            .map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
     }
 }

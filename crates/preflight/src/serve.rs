@@ -29,7 +29,10 @@ pub struct ServeArgs {
 pub fn init_logging(format: LogFormat, default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
@@ -66,7 +69,11 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         Ok(config) => config,
         Err(e) => {
             eprint!("{}", crate::lint::render(&e.problems));
-            eprintln!("error: {} refused; `preflight lint --config {}` shows the same", args.config.display(), args.config.display());
+            eprintln!(
+                "error: {} refused; `preflight lint --config {}` shows the same",
+                args.config.display(),
+                args.config.display()
+            );
             return ExitCode::from(1);
         }
     };

@@ -64,7 +64,9 @@ pub use method::{
     is_cors_safelisted_method, is_forbidden_method, is_valid_method, normalize_method,
 };
 pub use mime::{parse_mime_type, MimeType};
-pub use preflight::{evaluate_preflight, parse_max_age, MaxAge, MaxAgeSource, PreflightOk};
+pub use preflight::{
+    evaluate_preflight, parse_max_age, preflight_request_headers, MaxAge, MaxAgeSource, PreflightOk,
+};
 pub use profile::Profile;
 pub use redirect::{follow_redirect, RedirectHop, RedirectOutcome, MAX_REDIRECTS};
 pub use request::{

@@ -16,8 +16,9 @@ use super::request::RequestPlan;
 /// and no space), `Origin`, the page's own `User-Agent` when it set one, and,
 /// for Chromium, `Sec-Fetch-Mode: cors`. The network stack adds `Host`,
 /// `Connection`, `User-Agent` and the like; they are not listed. No cookies:
-/// a preflight never carries credentials.
-pub(crate) fn preflight_request_headers(plan: &RequestPlan) -> Vec<(String, String)> {
+/// a preflight never carries credentials. [`plan`](super::plan) fills
+/// [`RequestPlan::preflight_headers`] with this list when a preflight is needed.
+pub fn preflight_request_headers(plan: &RequestPlan) -> Vec<(String, String)> {
     let mut headers = vec![
         ("Accept".to_string(), "*/*".to_string()),
         (

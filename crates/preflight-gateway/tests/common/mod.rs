@@ -48,7 +48,10 @@ fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     r
 }
 
-async fn upstream_handle(seen: Arc<Seen>, mut req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn upstream_handle(
+    seen: Arc<Seen>,
+    mut req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     seen.hits.fetch_add(1, Ordering::SeqCst);
     let path = req.uri().path().to_string();
     let pq = req
@@ -56,7 +59,8 @@ async fn upstream_handle(seen: Arc<Seen>, mut req: Request<Incoming>) -> Result<
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
-    *seen.last.lock().unwrap() = Some((req.method().to_string(), pq.clone(), req.headers().clone()));
+    *seen.last.lock().unwrap() =
+        Some((req.method().to_string(), pq.clone(), req.headers().clone()));
     match path.as_str() {
         "/slow" | "/api/slow" => {
             tokio::time::sleep(Duration::from_millis(800)).await;
@@ -64,17 +68,23 @@ async fn upstream_handle(seen: Arc<Seen>, mut req: Request<Incoming>) -> Result<
         }
         "/cors" | "/api/cors" => {
             let mut r = respond(StatusCode::OK, "own cors");
-            r.headers_mut().insert("access-control-allow-origin", "*".parse().unwrap());
-            r.headers_mut().insert("access-control-allow-credentials", "true".parse().unwrap());
-            r.headers_mut().insert("vary", "Accept-Encoding".parse().unwrap());
+            r.headers_mut()
+                .insert("access-control-allow-origin", "*".parse().unwrap());
+            r.headers_mut()
+                .insert("access-control-allow-credentials", "true".parse().unwrap());
+            r.headers_mut()
+                .insert("vary", "Accept-Encoding".parse().unwrap());
             Ok(r)
         }
         "/hop" | "/api/hop" => {
             let mut r = respond(StatusCode::OK, "hop");
-            r.headers_mut().insert("connection", "x-secret-hop".parse().unwrap());
+            r.headers_mut()
+                .insert("connection", "x-secret-hop".parse().unwrap());
             r.headers_mut().insert("x-secret-hop", "1".parse().unwrap());
-            r.headers_mut().insert("keep-alive", "timeout=5".parse().unwrap());
-            r.headers_mut().insert("proxy-authenticate", "Basic".parse().unwrap());
+            r.headers_mut()
+                .insert("keep-alive", "timeout=5".parse().unwrap());
+            r.headers_mut()
+                .insert("proxy-authenticate", "Basic".parse().unwrap());
             Ok(r)
         }
         "/stream" | "/api/stream" => {
@@ -91,7 +101,9 @@ async fn upstream_handle(seen: Arc<Seen>, mut req: Request<Incoming>) -> Result<
                     }
                 }
             });
-            let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|f| (f, rx))
+            });
             Ok(Response::new(boxed(StreamBody::new(stream))))
         }
         "/upload" | "/api/upload" => {
@@ -126,8 +138,10 @@ async fn upstream_handle(seen: Arc<Seen>, mut req: Request<Incoming>) -> Result<
             });
             let mut r = Response::new(boxed(Empty::<Bytes>::new()));
             *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-            r.headers_mut().insert("connection", "upgrade".parse().unwrap());
-            r.headers_mut().insert("upgrade", "websocket".parse().unwrap());
+            r.headers_mut()
+                .insert("connection", "upgrade".parse().unwrap());
+            r.headers_mut()
+                .insert("upgrade", "websocket".parse().unwrap());
             Ok(r)
         }
         _ => Ok(respond(StatusCode::OK, format!("{} {}", req.method(), pq))),
@@ -142,7 +156,9 @@ pub async fn upstream() -> Upstream {
     let s = seen.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let s = s.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req| upstream_handle(s.clone(), req));
@@ -219,7 +235,9 @@ upstream = "http://UP"
 
 pub fn config(text: &str, up: SocketAddr, dir: Option<&Path>) -> Config {
     let text = text.replace("UP", &up.to_string());
-    let base = dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let base = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     match Config::parse(&text, Path::new("test.toml"), &base) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
@@ -264,7 +282,11 @@ pub async fn send(
     let res = client.request(b.body(body).unwrap()).await.unwrap();
     let (parts, body) = res.into_parts();
     let bytes = body.collect().await.unwrap().to_bytes();
-    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
 }
 
 pub fn url(g: &RunningGateway, path: &str) -> String {
@@ -274,6 +296,12 @@ pub fn url(g: &RunningGateway, path: &str) -> String {
 pub fn vary(h: &HeaderMap) -> Vec<String> {
     h.get_all("vary")
         .iter()
-        .flat_map(|v| v.to_str().unwrap().split(',').map(|s| s.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|v| {
+            v.to_str()
+                .unwrap()
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
