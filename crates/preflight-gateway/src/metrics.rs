@@ -148,6 +148,15 @@ impl Metrics {
     }
 
     pub fn request(&self, route: &str, method: &str, status: u16) {
+        // Clients choose the method: keep the label set bounded.
+        const KNOWN: [&str; 9] = [
+            "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+        ];
+        let method = if KNOWN.contains(&method) {
+            method
+        } else {
+            "other"
+        };
         self.requests
             .get_or_create(&RequestLabels {
                 route: route.to_string(),
@@ -175,7 +184,18 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    pub fn refused(&self, r: RefusedRequest) {
+    pub fn refused(&self, mut r: RefusedRequest) {
+        // What a client sent is kept short: the ring holds 100 of them.
+        for field in [&mut r.origin, &mut r.path] {
+            if field.len() > 200 {
+                let mut end = 200;
+                while !field.is_char_boundary(end) {
+                    end -= 1;
+                }
+                field.truncate(end);
+                field.push('…');
+            }
+        }
         if r.kind == "actual" {
             self.cross_origin_refused
                 .get_or_create(&RouteLabels {

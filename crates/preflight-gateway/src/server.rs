@@ -369,8 +369,10 @@ async fn serve(
             done_tx.clone(),
         )));
     }
+    // The admin listener stays up while draining, so that /readyz says 503.
+    let (admin_stop_tx, admin_stop_rx) = watch::channel(false);
     let admin_loop =
-        admin.map(|l| tokio::spawn(crate::admin::serve(gateway.clone(), l, shutdown.clone())));
+        admin.map(|l| tokio::spawn(crate::admin::serve(gateway.clone(), l, admin_stop_rx)));
     drop(done_tx);
 
     while !*shutdown.borrow_and_update() {
@@ -391,8 +393,9 @@ async fn serve(
         tracing::warn!("grace period over: closing the remaining connections");
         force_tx.send_replace(true);
     }
+    admin_stop_tx.send_replace(true);
     if let Some(a) = admin_loop {
-        a.abort();
+        let _ = a.await;
     }
 }
 

@@ -591,23 +591,42 @@ async fn tls_with_alpn_h2_and_http1() {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     std::fs::write(dir.join("cert.pem"), ck.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem()).unwrap();
-    let text = BASE.replace("[server]\n", "[server]\ntls = { cert = \"cert.pem\", key = \"key.pem\" }\n");
-    let g = preflight_gateway::start(preflight_gateway::Gateway::new(config(&text, up.addr, Some(&dir))))
-        .await
-        .unwrap();
+    let text = BASE.replace(
+        "[server]\n",
+        "[server]\ntls = { cert = \"cert.pem\", key = \"key.pem\" }\n",
+    );
+    let g = preflight_gateway::start(preflight_gateway::Gateway::new(config(
+        &text,
+        up.addr,
+        Some(&dir),
+    )))
+    .await
+    .unwrap();
     let port = g.local_addrs()[0].port();
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ck.cert.der().clone()).unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    for (h2, version) in [(true, http::Version::HTTP_2), (false, http::Version::HTTP_11)] {
-        let b = HttpsConnectorBuilder::new().with_tls_config(tls.clone()).https_only();
-        let connector = if h2 { b.enable_all_versions().build() } else { b.enable_http1().build() };
-        let c: Client<_, preflight_gateway::body::GatewayBody> = Client::builder(TokioExecutor::new()).build(connector);
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    for (h2, version) in [
+        (true, http::Version::HTTP_2),
+        (false, http::Version::HTTP_11),
+    ] {
+        let b = HttpsConnectorBuilder::new()
+            .with_tls_config(tls.clone())
+            .https_only();
+        let connector = if h2 {
+            b.enable_all_versions().build()
+        } else {
+            b.enable_http1().build()
+        };
+        let c: Client<_, preflight_gateway::body::GatewayBody> =
+            Client::builder(TokioExecutor::new()).build(connector);
         let req = http::Request::get(format!("https://localhost:{port}/api/tls"))
             .header("origin", APP)
             .body(preflight_gateway::body::empty())
