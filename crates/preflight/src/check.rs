@@ -185,6 +185,19 @@ async fn check(args: &CheckArgs) -> Result<Report, String> {
         Ok(p) => p,
         Err(blocked) => return Ok(Report::blocked(&blocked, exchanges)),
     };
+    // fetch() accepts any header value without NUL, CR or LF (plan refuses
+    // those), but the `http` crate also refuses the other control bytes:
+    // say so before anything is sent, rather than after the preflight.
+    if let Some((name, _)) = current
+        .headers
+        .iter()
+        .find(|(_, v)| http::HeaderValue::from_str(v).is_err())
+    {
+        return Err(format!(
+            "-H {name}: the value holds a control character; a browser would send it, \
+             but preflight check cannot send it"
+        ));
+    }
     let mut context = vec![format!(
         "preflight check: {} {} from {} (credentials: {}, profile: {})",
         current.method,

@@ -21,13 +21,21 @@ pub struct Exchange {
     pub note: Option<String>,
 }
 
-/// The `preflight` / `actual` parts of the JSON object.
+/// The `preflight` part of the JSON object, and the common part of `actual`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Leg {
     pub sent: bool,
     pub status: Option<u16>,
     pub headers: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+}
+
+/// The `actual` part of the JSON object: `exposed_headers` is always there
+/// (DESIGN.md), `null` when the actual response was not checked, `[]` when it
+/// was blocked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ActualLeg {
+    #[serde(flatten)]
+    pub leg: Leg,
     pub exposed_headers: Option<Vec<String>>,
 }
 
@@ -51,7 +59,6 @@ impl Leg {
             sent: true,
             status: e.status,
             headers,
-            exposed_headers: None,
         }
     }
 }
@@ -63,7 +70,7 @@ pub struct Report {
     pub reason: Option<String>,
     pub stage: Option<String>,
     pub preflight: Leg,
-    pub actual: Leg,
+    pub actual: ActualLeg,
     pub message: String,
     pub fix: Option<String>,
     /// Every request and response, in order (redirect hops included).
@@ -82,6 +89,10 @@ impl Report {
 
     pub fn blocked(blocked: &Blocked, exchanges: Vec<Exchange>) -> Report {
         let mut r = Report::base("blocked", blocked.message.clone(), exchanges);
+        if r.actual.leg.sent {
+            // Script reads nothing of a blocked response.
+            r.actual.exposed_headers = Some(Vec::new());
+        }
         r.reason = Some(blocked.name().to_string());
         r.stage = Some(blocked.stage.to_string());
         r.fix = Some(blocked.fix.clone());
@@ -90,7 +101,7 @@ impl Report {
 
     fn base(verdict: &'static str, message: String, exchanges: Vec<Exchange>) -> Report {
         let mut preflight = Leg::default();
-        let mut actual = Leg::default();
+        let mut actual = ActualLeg::default();
         for e in &exchanges {
             if e.status.is_none() {
                 continue;
@@ -98,7 +109,7 @@ impl Report {
             if e.kind == "preflight" {
                 preflight = Leg::from_exchange(e);
             } else {
-                actual = Leg::from_exchange(e);
+                actual.leg = Leg::from_exchange(e);
             }
         }
         Report {
