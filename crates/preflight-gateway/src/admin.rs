@@ -6,13 +6,16 @@
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::header::{
-    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
-    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD,
-    CACHE_CONTROL, CONTENT_TYPE, ORIGIN,
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use preflight_core::browser::{
+    drive, BrowserRequest, CredentialsMode, Delivery, Profile, Report, SentRequest, ServerResponse,
 };
+use preflight_core::Origin;
+use preflight_tower::CorsOutcome;
+use url::Url;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tokio::net::TcpListener;
@@ -86,243 +89,167 @@ pub async fn handle<B>(gateway: &Gateway, req: Request<B>) -> Response<GatewayBo
 }
 
 /// The "explain" form's input: what a page on `origin` would send.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ExplainQuery {
+    /// Path (and query) on the gateway.
     pub path: String,
+    /// The page's origin.
     pub origin: String,
     pub method: String,
-    /// Request header names the script sets, comma-separated.
-    pub headers: String,
-    pub credentials: bool,
+    /// Request headers the script sets. A header written without a value in
+    /// the form gets a stand-in one (`application/json` for content-type).
+    pub headers: Vec<(String, String)>,
+    pub credentials: CredentialsMode,
+    pub profile: Profile,
+}
+
+impl Default for ExplainQuery {
+    fn default() -> Self {
+        ExplainQuery {
+            path: String::new(),
+            origin: String::new(),
+            method: "GET".into(),
+            headers: Vec::new(),
+            credentials: CredentialsMode::SameOrigin,
+            profile: Profile::Chromium,
+        }
+    }
 }
 
 impl ExplainQuery {
     fn from_query(q: &str) -> ExplainQuery {
-        let mut out = ExplainQuery {
-            method: "GET".into(),
-            ..ExplainQuery::default()
-        };
+        let mut out = ExplainQuery::default();
         for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
             match &*k {
                 "path" => out.path = v.trim().to_string(),
                 "origin" => out.origin = v.trim().to_string(),
                 "method" if !v.trim().is_empty() => out.method = v.trim().to_string(),
-                "headers" => out.headers = v.trim().to_string(),
-                "credentials" => out.credentials = v == "on" || v == "include" || v == "true",
+                "headers" => out.headers = parse_header_lines(&v),
+                "credentials" if v == "on" || v == "include" || v == "true" => {
+                    out.credentials = CredentialsMode::Include
+                }
+                "profile" if v == "spec" => out.profile = Profile::Spec,
                 _ => {}
             }
         }
         out
     }
 
-    fn header_names(&self) -> Vec<String> {
+    fn headers_text(&self) -> String {
         self.headers
-            .split(',')
-            .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
-            .collect()
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 }
 
-/// One synthetic exchange run through the gateway's layers.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    pub request: String,
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
+/// `Name: value` lines (or bare names) as the form's textarea holds them.
+pub fn parse_header_lines(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| match line.split_once(':') {
+            Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+            None if line.eq_ignore_ascii_case("content-type") => {
+                (line.to_string(), "application/json".to_string())
+            }
+            None => (line.to_string(), "1".to_string()),
+        })
+        .collect()
 }
 
-/// What the gateway answers, and what a browser would make of it.
+/// What the gateway answers to a page's request, and what a browser then does.
 #[derive(Debug, Clone)]
 pub struct Explanation {
+    /// The route pattern the path matched, if any.
     pub route: Option<String>,
-    pub preflight: Option<Exchange>,
-    pub actual: Option<Exchange>,
-    pub allowed: bool,
-    pub message: String,
-}
-
-/// Fetch's CORS-safelisted request headers (a simplification: values are not
-/// known here, and `content-type` is taken to be JSON, which is not safelisted).
-fn safelisted(name: &str) -> bool {
-    matches!(name, "accept" | "accept-language" | "content-language")
+    /// The matched route's index in the configuration's route list.
+    pub route_index: Option<usize>,
+    /// The gateway's CORS decision for each request of the report, in order.
+    pub outcomes: Vec<Option<CorsOutcome>>,
+    /// The browser's account: each request, the gateway's answer, the verdict.
+    pub report: Report,
 }
 
 impl Gateway {
-    /// Run a synthetic request through the current table: the preflight a
-    /// browser would send (when it would), then the actual request, with a
-    /// stand-in for the upstream.
-    pub async fn explain(&self, q: &ExplainQuery) -> Explanation {
+    /// The gateway's own origin, as a page would address it: its first listen
+    /// address.
+    pub fn origin(&self) -> String {
+        let config = self.config();
+        let scheme = if config.server.tls.is_some() { "https" } else { "http" };
+        match config.server.listen.first() {
+            Some(addr) => format!("{scheme}://{addr}"),
+            None => format!("{scheme}://127.0.0.1"),
+        }
+    }
+
+    /// Run a page's request through the current table, as a browser would
+    /// (the browser side is `preflight_core::browser`, the server side the
+    /// gateway's real layers with a stand-in for the upstream). An `Err` is a
+    /// query that cannot be run (a bad origin or path).
+    pub async fn explain(&self, q: &ExplainQuery) -> Result<Explanation, String> {
         let table = self.table();
-        let route = table.lookup(&q.path).map(|e| e.route.path.clone());
+        let path_only = q.path.split('?').next().unwrap_or_default();
+        let route = table.lookup(path_only).map(|e| e.route.path.clone());
+        let outcomes: Arc<Mutex<Vec<Option<CorsOutcome>>>> = Arc::default();
+        let origin = Origin::from_url_str(&q.origin)
+            .map_err(|e| format!("origin {:?}: {e}", q.origin))?;
+        if !q.path.starts_with('/') {
+            return Err(format!("path {:?}: write a path that starts with /", q.path));
+        }
+        let url = Url::parse(&format!("{}{}", self.origin(), q.path))
+            .map_err(|e| format!("path {:?}: {e}", q.path))?;
+        let mut req = BrowserRequest::new(origin, url)
+            .method(q.method.clone())
+            .credentials(q.credentials);
+        for (k, v) in &q.headers {
+            req = req.header(k.clone(), v.clone());
+        }
         let conn = ConnInfo {
             remote: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: false,
         };
-        let names = q.header_names();
-        let simple_method = matches!(q.method.as_str(), "GET" | "HEAD" | "POST");
-        let needs_preflight =
-            !q.origin.is_empty() && (!simple_method || names.iter().any(|n| !safelisted(n)));
-        let run = |req: Request<GatewayBody>| {
+        let driven = drive(&req, q.profile, |sent: &SentRequest| {
             let table = table.clone();
-            async move {
-                let summary = format!(
-                    "{} {}{}",
-                    req.method(),
-                    req.uri(),
-                    req.headers()
-                        .iter()
-                        .map(|(k, v)| format!("\n{k}: {}", String::from_utf8_lossy(v.as_bytes())))
-                        .collect::<String>()
-                );
-                let (res, _) = table.dispatch(req, conn, Mode::Explain).await;
-                Exchange {
-                    request: summary,
-                    status: res.status().as_u16(),
-                    headers: res
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.to_string(),
-                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                            )
-                        })
-                        .collect(),
-                }
-            }
-        };
-        let mut explanation = Explanation {
-            route: route.clone(),
-            preflight: None,
-            actual: None,
-            allowed: false,
-            message: String::new(),
-        };
-        let Ok(method) = Method::from_bytes(q.method.as_bytes()) else {
-            explanation.message = format!("{:?} is not a method name", q.method);
-            return explanation;
-        };
-        if needs_preflight {
+            let outcomes = outcomes.clone();
             let mut b = Request::builder()
-                .method(Method::OPTIONS)
-                .uri(&q.path)
-                .header(ORIGIN, &q.origin)
-                .header(ACCESS_CONTROL_REQUEST_METHOD, &q.method);
-            if !names.is_empty() {
-                b = b.header(ACCESS_CONTROL_REQUEST_HEADERS, names.join(","));
+                .method(sent.method.as_str())
+                .uri(match sent.url.query() {
+                    Some(query) => format!("{}?{query}", sent.url.path()),
+                    None => sent.url.path().to_string(),
+                });
+            for (k, v) in &sent.headers {
+                b = b.header(k.as_str(), v.as_str());
             }
-            let Ok(req) = b.body(body::empty()) else {
-                explanation.message =
-                    "the path, origin or header names cannot be sent in a request".into();
-                return explanation;
-            };
-            let ex = run(req).await;
-            let verdict = browser_check(&ex, q, true);
-            explanation.preflight = Some(ex);
-            if let Err(why) = verdict {
-                explanation.message = format!("blocked at the preflight: {why}");
-                return explanation;
+            let built = b.body(body::empty());
+            async move {
+                let req = built.map_err(|e| format!("the request cannot be built: {e}"))?;
+                let (res, _) = table.dispatch(req, conn, Mode::Explain).await;
+                if let Ok(mut o) = outcomes.lock() {
+                    o.push(res.extensions().get::<CorsOutcome>().cloned());
+                }
+                let headers = res
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .collect();
+                Ok::<_, String>(Delivery::Answered(ServerResponse {
+                    status: res.status().as_u16(),
+                    headers,
+                }))
             }
-        }
-        let mut b = Request::builder().method(method).uri(&q.path);
-        if !q.origin.is_empty() {
-            b = b.header(ORIGIN, &q.origin);
-        }
-        for n in &names {
-            b = b.header(
-                n.as_str(),
-                if n == "content-type" {
-                    "application/json"
-                } else {
-                    "x"
-                },
-            );
-        }
-        let Ok(req) = b.body(body::empty()) else {
-            explanation.message =
-                "the path, origin or header names cannot be sent in a request".into();
-            return explanation;
-        };
-        let ex = run(req).await;
-        let verdict = if q.origin.is_empty() {
-            Ok(())
-        } else {
-            browser_check(&ex, q, false)
-        };
-        explanation.actual = Some(ex);
-        match verdict {
-            Ok(()) => {
-                explanation.allowed = true;
-                explanation.message = if q.origin.is_empty() {
-                    "no Origin: not a cross-origin request".into()
-                } else if needs_preflight {
-                    "allowed: the preflight passes and the response carries the CORS headers".into()
-                } else {
-                    "allowed: a simple request (no preflight) and the response carries the CORS headers".into()
-                };
-            }
-            Err(why) => explanation.message = format!("blocked: {why}"),
-        }
-        explanation
+        })
+        .await?;
+        let route_index = table.route_index(path_only);
+        let outcomes = outcomes.lock().map(|o| o.clone()).unwrap_or_default();
+        Ok(Explanation {
+            route,
+            route_index,
+            outcomes,
+            report: Report::from_driven(&driven),
+        })
     }
-}
-
-/// The checks a browser makes on a response (Fetch "CORS check", and for a
-/// preflight its status, methods and headers).
-fn browser_check(ex: &Exchange, q: &ExplainQuery, preflight: bool) -> Result<(), String> {
-    let get = |name: &http::HeaderName| {
-        ex.headers
-            .iter()
-            .find(|(k, _)| k == name.as_str())
-            .map(|(_, v)| v.as_str())
-    };
-    if preflight && !(200..300).contains(&ex.status) {
-        return Err(format!(
-            "the preflight got {} instead of an ok status",
-            ex.status
-        ));
-    }
-    match get(&ACCESS_CONTROL_ALLOW_ORIGIN) {
-        None => return Err("the response has no Access-Control-Allow-Origin".into()),
-        Some("*") if q.credentials => return Err("`*` is not accepted with credentials".into()),
-        Some("*") => {}
-        Some(o) if o == q.origin => {}
-        Some(o) => {
-            return Err(format!(
-                "Access-Control-Allow-Origin is {o}, not {}",
-                q.origin
-            ))
-        }
-    }
-    if q.credentials && get(&ACCESS_CONTROL_ALLOW_CREDENTIALS) != Some("true") {
-        return Err(
-            "credentials were sent but Access-Control-Allow-Credentials is not `true`".into(),
-        );
-    }
-    if preflight {
-        let methods = get(&ACCESS_CONTROL_ALLOW_METHODS).unwrap_or("");
-        let simple = matches!(q.method.as_str(), "GET" | "HEAD" | "POST");
-        if !simple && !methods.split(',').any(|m| m.trim() == q.method) {
-            return Err(format!(
-                "{} is not in Access-Control-Allow-Methods",
-                q.method
-            ));
-        }
-        let allowed = get(&ACCESS_CONTROL_ALLOW_HEADERS)
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        for n in q.header_names().iter().filter(|n| !safelisted(n)) {
-            if !allowed.split(',').any(|a| {
-                a.trim() == n || (a.trim() == "*" && !q.credentials && n != "authorization")
-            }) {
-                return Err(format!(
-                    "the header {n} is not in Access-Control-Allow-Headers"
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn esc(s: &str) -> String {
@@ -357,7 +284,7 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:
 fn dashboard(
     gateway: &Gateway,
     query: Option<&ExplainQuery>,
-    explanation: Option<&Explanation>,
+    explanation: Option<&Result<Explanation, String>>,
 ) -> String {
     let table = gateway.table();
     let config = &table.config;
@@ -442,43 +369,34 @@ fn dashboard(
     h.push_str("</table>");
 
     h.push_str("<h2>Explain</h2><form method=get action=\"/\">");
-    let q = query.cloned().unwrap_or(ExplainQuery {
-        method: "GET".into(),
-        ..ExplainQuery::default()
-    });
+    let q = query.cloned().unwrap_or_default();
     let _ = write!(
         h,
-        "<label>path <input type=text name=path value=\"{}\" placeholder=\"/api/users/1\"></label><label>origin <input type=text name=origin value=\"{}\" placeholder=\"https://app.example.com\"></label><label>method <input type=text name=method value=\"{}\" size=8></label><label>headers <input type=text name=headers value=\"{}\" placeholder=\"content-type, authorization\"></label><label><input type=checkbox name=credentials{}> credentials</label> <button>explain</button></form>",
+        "<label>path <input type=text name=path value=\"{}\" placeholder=\"/api/users/1\"></label><label>origin <input type=text name=origin value=\"{}\" placeholder=\"https://app.example.com\"></label><label>method <input type=text name=method value=\"{}\" size=8></label><label>headers <textarea name=headers rows=2 cols=30 placeholder=\"content-type: application/json\">{}</textarea></label><label><input type=checkbox name=credentials{}> credentials</label> <button>explain</button></form>",
         esc(&q.path),
         esc(&q.origin),
         esc(&q.method),
-        esc(&q.headers),
-        if q.credentials { " checked" } else { "" }
+        esc(&q.headers_text()),
+        if q.credentials == CredentialsMode::Include { " checked" } else { "" }
     );
-    if let Some(e) = explanation {
-        let _ = write!(
-            h,
-            "<p>route: <code>{}</code></p><p class={}><b>{}</b></p>",
-            esc(e.route.as_deref().unwrap_or("none (404)")),
-            if e.allowed { "ok" } else { "bad" },
-            esc(&e.message)
-        );
-        for (title, ex) in [("Preflight", &e.preflight), ("Actual request", &e.actual)] {
-            if let Some(ex) = ex {
-                let headers: String = ex
-                    .headers
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}\n"))
-                    .collect();
-                let _ = write!(
-                    h,
-                    "<h3>{title}</h3><table><tr><th>request</th><th>gateway answers</th></tr><tr><td><pre>{}</pre></td><td><pre>{}\n{}</pre></td></tr></table>",
-                    esc(&ex.request),
-                    ex.status,
-                    esc(&headers)
-                );
-            }
+    match explanation {
+        Some(Ok(e)) => {
+            let _ = write!(
+                h,
+                "<p>route: <code>{}</code></p><p class={}><b>{}</b></p><pre>{}</pre>",
+                esc(e.route.as_deref().unwrap_or("none (404)")),
+                if e.report.is_allowed() { "ok" } else { "bad" },
+                esc(&match (&e.report.reason, &e.report.stage) {
+                    (Some(reason), Some(stage)) => format!("blocked at the {stage}: {reason}"),
+                    _ => "allowed".to_string(),
+                }),
+                esc(&e.report.to_text())
+            );
         }
+        Some(Err(why)) => {
+            let _ = write!(h, "<p class=bad>{}</p>", esc(why));
+        }
+        None => {}
     }
 
     h.push_str("<h2>Last refused cross-origin requests</h2>");

@@ -975,6 +975,27 @@ impl<'a> Node<'a> {
     }
 }
 
+/// Where a dotted key (`routes[2].cors.allow_origins`) stands in configuration
+/// text: its 1-based line and column, or those of the deepest part that exists.
+pub fn locate(text: &str, key: &str) -> Option<(usize, usize)> {
+    let doc = ImDocument::parse(text.to_string()).ok()?;
+    let mut segs = Vec::new();
+    for part in key.split('.') {
+        let (name, rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            segs.push(Seg::Key(name));
+        }
+        for idx in rest.split('[').filter(|s| !s.is_empty()) {
+            segs.push(Seg::Index(idx.trim_end_matches(']').parse().ok()?));
+        }
+    }
+    let span = span_in(doc.as_item(), &segs)?;
+    Some(line_col(text, span.start))
+}
+
 /// The span of the deepest node of `path` that exists: the value itself, or
 /// its key when the value has none.
 fn span_in(root: &Item, path: &[Seg]) -> Option<Range<usize>> {

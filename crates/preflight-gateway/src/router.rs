@@ -103,6 +103,15 @@ impl Table {
     }
 
     /// The route a path goes to.
+    /// The index of the route that serves `path`.
+    pub fn route_index(&self, path: &str) -> Option<usize> {
+        self.router
+            .at(path)
+            .ok()
+            .map(|m| *m.value)
+            .filter(|i| *i < self.routes.len())
+    }
+
     pub fn lookup(&self, path: &str) -> Option<&RouteEntry> {
         self.router
             .at(path)

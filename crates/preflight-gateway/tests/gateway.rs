@@ -562,19 +562,23 @@ async fn admin_endpoints_and_explain() {
         None,
     )
     .await;
-    assert!(page.contains("allowed: the preflight passes"), "{page}");
+    assert!(page.contains("the preflight allows this request") || page.contains("script can read the response"), "{page}");
+    assert!(page.contains("class=ok"), "{page}");
     let e = g
         .gateway()
         .explain(&preflight_gateway::admin::ExplainQuery {
             path: "/api/x".into(),
             origin: APP.into(),
             method: "PUT".into(),
-            headers: "x-secret".into(),
-            credentials: false,
+            headers: vec![("x-secret".into(), "1".into())],
+            ..Default::default()
         })
-        .await;
-    assert!(!e.allowed);
-    assert_eq!(e.preflight.unwrap().status, 403);
+        .await
+        .unwrap();
+    assert!(!e.report.is_allowed());
+    assert_eq!(e.report.preflight.status, Some(403));
+    assert_eq!(e.report.reason.as_deref(), Some("PreflightMissingAllowOriginHeader"));
+    assert_eq!(e.route.as_deref(), Some("/api/{*rest}"));
     assert_eq!(up.seen.hits.load(Ordering::SeqCst), 0);
     g.shutdown().await;
 }

@@ -13,13 +13,14 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use preflight_core::browser::{
-    check_actual, evaluate_preflight, follow_redirect, plan, BrowserRequest, CredentialsMode, PreflightReason,
-    Profile, RedirectOutcome, RequestPlan,
+    drive, BrowserRequest, CredentialsMode, Delivery, ExchangeKind, Profile, SentRequest, ServerResponse,
 };
 use preflight_core::Origin;
 use url::Url;
 
-use crate::report::{Exchange, Report};
+use preflight_core::browser::Report;
+
+use crate::report;
 
 /// Arguments of `preflight check`.
 #[derive(Debug, Args)]
@@ -132,30 +133,12 @@ pub fn browser_request(
     Ok(req)
 }
 
-/// Why a preflight is sent, in words.
-pub fn preflight_note(plan: &RequestPlan) -> String {
-    let why: Vec<String> = plan
-        .preflight_reasons
-        .iter()
-        .map(|r| match r {
-            PreflightReason::MethodNotSafelisted { method } => {
-                format!("{method} is not GET, HEAD or POST")
-            }
-            PreflightReason::UnsafeHeaders { names } => {
-                format!("{} not CORS-safelisted", names.join(", ") + if names.len() == 1 { " is" } else { " are" })
-            }
-            PreflightReason::Forced => "the request forces a preflight".to_string(),
-        })
-        .collect();
-    format!("sent first because {}", why.join(", and "))
-}
-
 /// Run `preflight check`.
 pub async fn run(args: CheckArgs) -> ExitCode {
     match check(&args).await {
-        Ok(report) => {
-            report.print(args.json);
-            report.exit_code()
+        Ok(r) => {
+            report::print(&r, args.json);
+            report::exit_code(&r)
         }
         Err(message) => {
             if args.json {
@@ -176,118 +159,73 @@ async fn check(args: &CheckArgs) -> Result<Report, String> {
         return Err(format!("{:?}: only http and https URLs can be checked", args.url));
     }
     let req = browser_request(&args.origin, url, &args.method, &args.headers, args.credentials)?;
+    // fetch() sends any header value without NUL, CR or LF (the plan refuses
+    // those, as fetch() does), but the `http` crate refuses the other control
+    // bytes too: say so before anything is sent, not after the preflight.
+    let unsendable = |v: &str| {
+        v.bytes()
+            .any(|b| (b < 0x20 && !matches!(b, b'\t' | 0 | b'\r' | b'\n')) || b == 0x7f)
+    };
+    if let Some((name, _)) = req.headers.iter().find(|(_, v)| unsendable(v)) {
+        return Err(format!(
+            "-H {name}: the value holds a control character; a browser would send it, \
+             but preflight check cannot"
+        ));
+    }
     let profile: Profile = args.profile.into();
     let client = client(args.cacert.as_deref())?;
     let timeout = Duration::from_secs(args.timeout.max(1));
 
-    let mut exchanges = Vec::new();
-    let mut current = match plan(&req, profile) {
-        Ok(p) => p,
-        Err(blocked) => return Ok(Report::blocked(&blocked, exchanges)),
-    };
-    // fetch() accepts any header value without NUL, CR or LF (plan refuses
-    // those), but the `http` crate also refuses the other control bytes:
-    // say so before anything is sent, rather than after the preflight.
-    if let Some((name, _)) = current
-        .headers
-        .iter()
-        .find(|(_, v)| http::HeaderValue::from_str(v).is_err())
-    {
-        return Err(format!(
-            "-H {name}: the value holds a control character; a browser would send it, \
-             but preflight check cannot send it"
-        ));
-    }
-    let mut context = vec![format!(
-        "preflight check: {} {} from {} (credentials: {}, profile: {})",
-        current.method,
-        current.url,
-        current.origin,
-        value_name(args.credentials),
-        value_name(args.profile),
-    )];
-    if !current.dropped_headers.is_empty() {
-        context.push(format!(
-            "note: a browser never lets a page set {}; they are left out",
-            current.dropped_headers.join(", ")
-        ));
-    }
-    if !current.cross_origin {
-        context.push("note: the page and the URL are same-origin: CORS does not apply".to_string());
-    }
-    let report = loop {
-        if current.needs_preflight {
-            let (status, headers) = send(&client, "OPTIONS", &current.url, &current.preflight_headers, None, timeout).await?;
-            let verdict = evaluate_preflight(&current, status, &headers);
-            exchanges.push(Exchange {
-                kind: "preflight",
-                method: "OPTIONS".into(),
-                url: current.url.to_string(),
-                request_headers: current.preflight_headers.clone(),
-                status: Some(status),
-                response_headers: headers,
-                note: Some(preflight_note(&current)),
-            });
-            if let Err(blocked) = verdict {
-                break Report::blocked(&blocked, exchanges);
-            }
-        }
-        let mut headers = current.actual_request_headers();
-        if current.credentials_sent {
-            if let Some(cookie) = &args.cookie {
-                headers.push(("Cookie".into(), cookie.clone()));
-            }
-        }
-        let safe = matches!(current.method.as_str(), "GET" | "HEAD");
-        if !safe && !args.send_actual {
-            exchanges.push(Exchange {
-                kind: "actual",
-                method: current.method.clone(),
-                url: current.url.to_string(),
-                request_headers: headers,
-                status: None,
-                response_headers: Vec::new(),
-                note: Some(format!("not sent: a {} can change data; add --send-actual to send it", current.method)),
-            });
-            let message = if current.needs_preflight {
-                "the preflight allows this request; the actual response was not checked (add --send-actual)".to_string()
-            } else {
-                "no preflight is needed; the actual response was not checked (add --send-actual)".to_string()
-            };
-            break Report::allowed(message, exchanges, None);
-        }
-        let body = args.data.clone().map(Bytes::from);
-        let (status, response_headers) = send(&client, &current.method, &current.url, &headers, body, timeout).await?;
-        let step = follow_redirect(&current, status, &response_headers);
-        exchanges.push(Exchange {
-            kind: "actual",
-            method: current.method.clone(),
-            url: current.url.to_string(),
-            request_headers: headers,
-            status: Some(status),
-            response_headers: response_headers.clone(),
-            note: None,
-        });
-        match step {
-            Ok(RedirectOutcome::Follow(hop)) => {
-                current = hop.next;
-                continue;
-            }
-            Ok(RedirectOutcome::OpaqueRedirect) => {
-                break Report::allowed("redirect mode manual: the page gets an opaque redirect".into(), exchanges, None)
-            }
-            Ok(RedirectOutcome::NotARedirect) => match check_actual(&current, status, &response_headers) {
-                Ok(ok) => {
-                    let message = format!("script can read the response (status {})", ok.status);
-                    break Report::allowed(message, exchanges, Some(ok.exposed_headers.clone()));
+    let driven = drive(&req, profile, |sent: &SentRequest| {
+        let sent = sent.clone();
+        let client = &client;
+        async move {
+            let mut headers = sent.headers.clone();
+            if sent.kind == ExchangeKind::Actual {
+                let safe = matches!(sent.method.as_str(), "GET" | "HEAD");
+                if !safe && !args.send_actual {
+                    return Ok(Delivery::Withheld(format!(
+                        "not sent: a {} can change data; add --send-actual to send it",
+                        sent.method
+                    )));
                 }
-                Err(blocked) => break Report::blocked(&blocked, exchanges),
-            },
-            Err(blocked) => break Report::blocked(&blocked, exchanges),
+                if sent.credentials {
+                    if let Some(cookie) = &args.cookie {
+                        headers.push(("Cookie".into(), cookie.clone()));
+                    }
+                }
+            }
+            let body = match sent.kind {
+                ExchangeKind::Actual => args.data.clone().map(Bytes::from),
+                ExchangeKind::Preflight => None,
+            };
+            let (status, headers) = send(client, &sent.method, &sent.url, &headers, body, timeout).await?;
+            Ok::<_, String>(Delivery::Answered(ServerResponse { status, headers }))
         }
-    };
-    let mut report = report;
-    report.context = context;
+    })
+    .await?;
+    let mut report = Report::from_driven(&driven);
+    if let Some(plan) = &driven.plan {
+        report.context.push(format!(
+            "preflight check: {} {} from {} (credentials: {}, profile: {})",
+            plan.method,
+            plan.url,
+            plan.origin,
+            value_name(args.credentials),
+            value_name(args.profile),
+        ));
+        if !plan.dropped_headers.is_empty() {
+            report.context.push(format!(
+                "note: a browser never lets a page set {}; they are left out",
+                plan.dropped_headers.join(", ")
+            ));
+        }
+        if !plan.cross_origin {
+            report
+                .context
+                .push("note: the page and the URL are same-origin: CORS does not apply".to_string());
+        }
+    }
     Ok(report)
 }
 

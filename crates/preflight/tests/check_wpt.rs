@@ -78,7 +78,6 @@ struct Seen {
     /// `o`, `r` or `p`: which listener (origin) got it.
     at: &'static str,
     method: String,
-    path: String,
     headers: Vec<(String, String)>,
 }
 
@@ -219,7 +218,6 @@ async fn handle(
         token: q.get("token").unwrap_or_default().to_string(),
         at,
         method: method.clone(),
-        path: path.clone(),
         headers,
     };
     let header = |name: &str| seen.header(name).map(str::to_string);

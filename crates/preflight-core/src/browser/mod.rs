@@ -38,6 +38,7 @@
 mod actual;
 mod cache;
 mod check;
+mod drive;
 mod error;
 mod headers;
 mod method;
@@ -45,12 +46,14 @@ mod mime;
 mod preflight;
 mod profile;
 mod redirect;
+mod report;
 mod request;
 mod simulate;
 mod syntax;
 
 pub use actual::{check_actual, ActualOk, ResponseType};
 pub use cache::{CacheEntry, CacheItem, PreflightCache};
+pub use drive::{drive, preflight_reasons_text, Delivery, DriveOutcome, Driven, DrivenExchange};
 pub use check::{basic_exposed_headers, cors_check, cors_exposed_headers, Exposure};
 pub use error::{Blocked, CorsError, NetError, Reason, Stage};
 pub use headers::{
@@ -68,6 +71,7 @@ pub use preflight::{
     evaluate_preflight, parse_max_age, preflight_request_headers, MaxAge, MaxAgeSource, PreflightOk,
 };
 pub use profile::Profile;
+pub use report::{Leg, Report, ReportExchange};
 pub use redirect::{follow_redirect, RedirectHop, RedirectOutcome, MAX_REDIRECTS};
 pub use request::{
     plan, BrowserRequest, CredentialsMode, PreflightReason, RedirectMode, RequestMode, RequestPlan,
