@@ -28,10 +28,14 @@ use tokio_tungstenite::tungstenite::Message;
 /// Where Debian's Chromium lives; the wrapper script in /usr/bin prints a
 /// harmless warning, so the binary is preferred.
 pub fn chromium_path() -> Option<PathBuf> {
-    ["/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/lib/chromium/chromium",
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 /// True when the suite must run (CI sets `PREFLIGHT_REQUIRE_BROWSER=1`): a
@@ -93,7 +97,9 @@ impl Browser {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| format!("cannot start Chromium: {e}"))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start Chromium: {e}"))?;
         let pgid = child.id();
         let stderr = child.stderr.take().ok_or("no stderr")?;
         let mut lines = BufReader::new(stderr).lines();
@@ -159,17 +165,19 @@ impl Browser {
 
     /// Send a CDP command (to the browser, or to a page session) and wait for
     /// its result.
-    pub async fn send(&self, session: Option<&str>, method: &str, params: Value) -> Result<Value, String> {
+    pub async fn send(
+        &self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, String> {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let mut msg = json!({"id": id, "method": method, "params": params});
         if let Some(s) = session {
             msg["sessionId"] = json!(s);
         }
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .map_err(|_| "poisoned")?
-            .insert(id, tx);
+        self.pending.lock().map_err(|_| "poisoned")?.insert(id, tx);
         self.outgoing
             .send(msg.to_string())
             .map_err(|_| "DevTools connection closed".to_string())?;
@@ -190,11 +198,21 @@ impl Browser {
         let target = self
             .send(None, "Target.createTarget", json!({"url": "about:blank"}))
             .await?;
-        let target_id = target["targetId"].as_str().ok_or("no targetId")?.to_string();
+        let target_id = target["targetId"]
+            .as_str()
+            .ok_or("no targetId")?
+            .to_string();
         let attached = self
-            .send(None, "Target.attachToTarget", json!({"targetId": target_id, "flatten": true}))
+            .send(
+                None,
+                "Target.attachToTarget",
+                json!({"targetId": target_id, "flatten": true}),
+            )
             .await?;
-        let session = attached["sessionId"].as_str().ok_or("no sessionId")?.to_string();
+        let session = attached["sessionId"]
+            .as_str()
+            .ok_or("no sessionId")?
+            .to_string();
         let page = Page {
             browser: self,
             session,
@@ -206,7 +224,10 @@ impl Browser {
         page.send("Page.navigate", json!({"url": url})).await?;
         // Wait until the document can run script.
         for _ in 0..100 {
-            let ready = page.evaluate("document.readyState").await.unwrap_or_default();
+            let ready = page
+                .evaluate("document.readyState")
+                .await
+                .unwrap_or_default();
             if ready == json!("complete") {
                 return Ok(page);
             }
@@ -288,7 +309,11 @@ impl Page<'_> {
         let result = if value["ok"] == json!(true) {
             let headers = value["headers"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             Ok((value["status"].as_u64().unwrap_or(0) as u16, headers))
         } else {
@@ -307,15 +332,22 @@ impl Page<'_> {
             let id = params["requestId"].as_str().unwrap_or_default().to_string();
             match method {
                 "Network.requestWillBeSent" => {
-                    let req_url = params["request"]["url"].as_str().unwrap_or_default().to_string();
-                    let req_method = params["request"]["method"].as_str().unwrap_or_default().to_string();
+                    let req_url = params["request"]["url"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                    let req_method = params["request"]["method"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
                     let is_preflight = params["type"] == json!("Preflight");
                     if req_url == url && is_preflight {
                         preflights += 1;
                     }
                     // A redirect keeps the request id; remember the first URL.
                     if let Ok(mut urls) = self.urls.lock() {
-                        urls.entry(id).or_insert((req_url, req_method, is_preflight));
+                        urls.entry(id)
+                            .or_insert((req_url, req_method, is_preflight));
                     }
                 }
                 "Network.loadingFailed" => {
@@ -360,15 +392,21 @@ pub struct ScriptedServer {
 
 impl ScriptedServer {
     /// Start on an ephemeral port.
-    pub async fn start(handler: impl Fn(&Received) -> Answer + Send + Sync + 'static) -> Result<ScriptedServer, String> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    pub async fn start(
+        handler: impl Fn(&Received) -> Answer + Send + Sync + 'static,
+    ) -> Result<ScriptedServer, String> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
         let handler: Handler = Arc::new(handler);
         let log = received.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let handler = handler.clone();
                 let log = log.clone();
                 tokio::spawn(async move {
@@ -387,7 +425,12 @@ impl ScriptedServer {
                                 headers: req
                                     .headers()
                                     .iter()
-                                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                                    .map(|(k, v)| {
+                                        (
+                                            k.to_string(),
+                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                        )
+                                    })
                                     .collect(),
                             };
                             let (status, headers, body) = handler(&rec);
@@ -395,7 +438,8 @@ impl ScriptedServer {
                                 l.push(rec);
                             }
                             let mut res = Response::new(Full::new(Bytes::from(body)));
-                            *res.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+                            *res.status_mut() = http::StatusCode::from_u16(status)
+                                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
                             for (k, v) in headers {
                                 if let (Ok(k), Ok(v)) = (
                                     http::HeaderName::from_bytes(k.as_bytes()),
@@ -408,11 +452,17 @@ impl ScriptedServer {
                         }
                     });
                     let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(io, svc)
+                        .await;
                 });
             }
         });
-        Ok(ScriptedServer { addr, received, task })
+        Ok(ScriptedServer {
+            addr,
+            received,
+            task,
+        })
     }
 
     /// `http://127.0.0.1:PORT`

@@ -70,7 +70,10 @@ struct Case {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_and_cache_agree_with_chromium() {
     if chromium_path().is_none() {
-        assert!(!browser_required(), "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed");
+        assert!(
+            !browser_required(),
+            "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed"
+        );
         eprintln!("SKIPPED: Chromium is not installed; the browser suite did not run");
         return;
     }
@@ -78,7 +81,11 @@ async fn redirects_and_cache_agree_with_chromium() {
     let start = |log: Arc<Mutex<Vec<Received>>>| async move {
         ScriptedServer::start(move |req| {
             if req.path == "/" || req.path.starts_with("/favicon") {
-                return (200, vec![("content-type".into(), "text/html".into())], "<!doctype html>".into());
+                return (
+                    200,
+                    vec![("content-type".into(), "text/html".into())],
+                    "<!doctype html>".into(),
+                );
             }
             let url = Url::parse(&format!("http://x{}", req.path)).unwrap();
             if let Ok(mut l) = log.lock() {
@@ -96,71 +103,207 @@ async fn redirects_and_cache_agree_with_chromium() {
     let (o, r, q) = (page.origin(), api.origin(), other.origin());
     let userinfo_q = q.replace("http://", "http://user:pass@");
 
-    let case = |name: &str, url: String| Case { name: name.into(), url, method: "GET", headers: vec![], repeat: 1 };
+    let case = |name: &str, url: String| Case {
+        name: name.into(),
+        url,
+        method: "GET",
+        headers: vec![],
+        repeat: 1,
+    };
     let mut cases = vec![
-        case("F1 R -> R, Origin kept (R29, R34)", hop(&r, &[("s", "302"), ("acao", "echo"), ("acac", "true"), ("loc", &hop(&r, &[("acao", "*")]))])),
-        case("F2 R -> Q, Origin becomes null (R34)", hop(&r, &[("s", "301"), ("acao", "echo"), ("loc", &hop(&q, &[("acao", "*")]))])),
-        case("F2 R -> Q, ACAO null matches the null origin (R14, R34)", hop(&r, &[("s", "302"), ("acao", "echo"), ("loc", &hop(&q, &[("acao", "echo")]))])),
-        case("F3 O -> R, same-origin hop first (R34)", hop(&o, &[("s", "302"), ("loc", &hop(&r, &[("acao", "echo")]))])),
-        case("F4 R -> O, back home with Origin null (R34, R35)", hop(&r, &[("s", "307"), ("acao", "*"), ("loc", &hop(&o, &[("acao", "*")]))])),
-        case("F4 R -> O without ACAO is blocked (R35)", hop(&r, &[("s", "307"), ("acao", "*"), ("loc", &hop(&o, &[]))])),
-        case("F7 the redirect itself fails the CORS check (R29)", hop(&r, &[("s", "302"), ("loc", &hop(&r, &[("acao", "*")]))])),
-        case("F10 R -> R with a mismatched ACAO (R14)", hop(&r, &[("s", "302"), ("acao", "*"), ("loc", &hop(&r, &[("acao", &r)]))])),
-        case("F11 userinfo in Location (R31)", hop(&o, &[("s", "302"), ("loc", &hop(&userinfo_q, &[("acao", "*")]))])),
-        case("R30 a Location that is not http(s)", hop(&r, &[("s", "302"), ("acao", "*"), ("loc", "ftp://127.0.0.1/x")])),
+        case(
+            "F1 R -> R, Origin kept (R29, R34)",
+            hop(
+                &r,
+                &[
+                    ("s", "302"),
+                    ("acao", "echo"),
+                    ("acac", "true"),
+                    ("loc", &hop(&r, &[("acao", "*")])),
+                ],
+            ),
+        ),
+        case(
+            "F2 R -> Q, Origin becomes null (R34)",
+            hop(
+                &r,
+                &[
+                    ("s", "301"),
+                    ("acao", "echo"),
+                    ("loc", &hop(&q, &[("acao", "*")])),
+                ],
+            ),
+        ),
+        case(
+            "F2 R -> Q, ACAO null matches the null origin (R14, R34)",
+            hop(
+                &r,
+                &[
+                    ("s", "302"),
+                    ("acao", "echo"),
+                    ("loc", &hop(&q, &[("acao", "echo")])),
+                ],
+            ),
+        ),
+        case(
+            "F3 O -> R, same-origin hop first (R34)",
+            hop(&o, &[("s", "302"), ("loc", &hop(&r, &[("acao", "echo")]))]),
+        ),
+        case(
+            "F4 R -> O, back home with Origin null (R34, R35)",
+            hop(
+                &r,
+                &[
+                    ("s", "307"),
+                    ("acao", "*"),
+                    ("loc", &hop(&o, &[("acao", "*")])),
+                ],
+            ),
+        ),
+        case(
+            "F4 R -> O without ACAO is blocked (R35)",
+            hop(&r, &[("s", "307"), ("acao", "*"), ("loc", &hop(&o, &[]))]),
+        ),
+        case(
+            "F7 the redirect itself fails the CORS check (R29)",
+            hop(&r, &[("s", "302"), ("loc", &hop(&r, &[("acao", "*")]))]),
+        ),
+        case(
+            "F10 R -> R with a mismatched ACAO (R14)",
+            hop(
+                &r,
+                &[
+                    ("s", "302"),
+                    ("acao", "*"),
+                    ("loc", &hop(&r, &[("acao", &r)])),
+                ],
+            ),
+        ),
+        case(
+            "F11 userinfo in Location (R31)",
+            hop(
+                &o,
+                &[("s", "302"), ("loc", &hop(&userinfo_q, &[("acao", "*")]))],
+            ),
+        ),
+        case(
+            "R30 a Location that is not http(s)",
+            hop(
+                &r,
+                &[("s", "302"), ("acao", "*"), ("loc", "ftp://127.0.0.1/x")],
+            ),
+        ),
     ];
     cases.push(Case {
         name: "R32 303 turns POST into GET".into(),
-        url: hop(&r, &[("s", "303"), ("acao", "echo"), ("loc", &hop(&r, &[("acao", "*")]))]),
+        url: hop(
+            &r,
+            &[
+                ("s", "303"),
+                ("acao", "echo"),
+                ("loc", &hop(&r, &[("acao", "*")])),
+            ],
+        ),
         method: "POST",
         headers: vec![("content-type", "text/plain")],
         repeat: 1,
     });
     cases.push(Case {
         name: "F12 same-origin redirect, then a new preflight at R (R35)".into(),
-        url: hop(&o, &[("s", "307"), ("loc", &hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-w3c")]))]),
+        url: hop(
+            &o,
+            &[
+                ("s", "307"),
+                (
+                    "loc",
+                    &hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-w3c")]),
+                ),
+            ],
+        ),
         method: "GET",
         headers: vec![("x-w3c", "1")],
         repeat: 1,
     });
     cases.push(Case {
         name: "F12 ... and blocked when that preflight lacks ACAH (R35, R23)".into(),
-        url: hop(&o, &[("s", "307"), ("loc", &hop(&r, &[("acao", "*"), ("pf_acao", "*")]))]),
+        url: hop(
+            &o,
+            &[
+                ("s", "307"),
+                ("loc", &hop(&r, &[("acao", "*"), ("pf_acao", "*")])),
+            ],
+        ),
         method: "GET",
         headers: vec![("x-w3c", "1")],
         repeat: 1,
     });
     cases.push(Case {
         name: "F14 a preflight answered with a redirect (R26)".into(),
-        url: hop(&r, &[("acao", "*"), ("pf_s", "301"), ("pf_acao", "*"), ("pf_acam", "PUT"), ("pf_loc", &hop(&r, &[]))]),
+        url: hop(
+            &r,
+            &[
+                ("acao", "*"),
+                ("pf_s", "301"),
+                ("pf_acao", "*"),
+                ("pf_acam", "PUT"),
+                ("pf_loc", &hop(&r, &[])),
+            ],
+        ),
         method: "PUT",
         headers: vec![],
         repeat: 1,
     });
     cases.push(Case {
         name: "E1 a cached preflight is not sent again (R25)".into(),
-        url: hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acam", "PUT"), ("pf_acma", "600")]),
+        url: hop(
+            &r,
+            &[
+                ("acao", "*"),
+                ("pf_acao", "*"),
+                ("pf_acam", "PUT"),
+                ("pf_acma", "600"),
+            ],
+        ),
         method: "PUT",
         headers: vec![],
         repeat: 2,
     });
     cases.push(Case {
         name: "E2 without max-age the preflight is cached 5 s (R24)".into(),
-        url: hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-print")]),
+        url: hop(
+            &r,
+            &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-print")],
+        ),
         method: "GET",
         headers: vec![("x-print", "1")],
         repeat: 2,
     });
     cases.push(Case {
         name: "E3 max-age 0 is never reused (R24)".into(),
-        url: hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-print"), ("pf_acma", "0")]),
+        url: hop(
+            &r,
+            &[
+                ("acao", "*"),
+                ("pf_acao", "*"),
+                ("pf_acah", "x-print"),
+                ("pf_acma", "0"),
+            ],
+        ),
         method: "GET",
         headers: vec![("x-print", "1")],
         repeat: 2,
     });
     cases.push(Case {
         name: "E4 max-age -1 is never reused (R24)".into(),
-        url: hop(&r, &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-print"), ("pf_acma", "-1")]),
+        url: hop(
+            &r,
+            &[
+                ("acao", "*"),
+                ("pf_acao", "*"),
+                ("pf_acah", "x-print"),
+                ("pf_acma", "-1"),
+            ],
+        ),
         method: "GET",
         headers: vec![("x-print", "1")],
         repeat: 2,
@@ -172,12 +315,21 @@ async fn redirects_and_cache_agree_with_chromium() {
     let mut failures = Vec::new();
     for c in &cases {
         log.lock().unwrap().clear();
-        let headers: serde_json::Map<String, serde_json::Value> =
-            c.headers.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let headers: serde_json::Map<String, serde_json::Value> = c
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         let init = json!({"method": c.method, "headers": headers}).to_string();
         let mut seen = Vec::new();
         for _ in 0..c.repeat {
-            seen.push(tab.fetch(&c.url, &init).await.expect("fetch runs").result.map(|(status, _)| status));
+            seen.push(
+                tab.fetch(&c.url, &init)
+                    .await
+                    .expect("fetch runs")
+                    .result
+                    .map(|(status, _)| status),
+            );
         }
         let chromium_requests = summarize(&log.lock().unwrap());
 
@@ -189,11 +341,23 @@ async fn redirects_and_cache_agree_with_chromium() {
         let mut simulated = Vec::new();
         let mut simulated_requests = Vec::new();
         for i in 0..c.repeat {
-            let trace = simulate(&req, Profile::Chromium, &mut cache, Duration::from_millis(100 * i as u64), |sent| {
-                let (status, headers) = answer(&sent.method, &sent.url, &sent.headers);
-                ServerResponse { status, headers }
-            });
-            simulated.push(trace.outcome.clone().map(|ok| ok.status).map_err(|b| b.name().to_string()));
+            let trace = simulate(
+                &req,
+                Profile::Chromium,
+                &mut cache,
+                Duration::from_millis(100 * i as u64),
+                |sent| {
+                    let (status, headers) = answer(&sent.method, &sent.url, &sent.headers);
+                    ServerResponse { status, headers }
+                },
+            );
+            simulated.push(
+                trace
+                    .outcome
+                    .clone()
+                    .map(|ok| ok.status)
+                    .map_err(|b| b.name().to_string()),
+            );
             for e in &trace.exchanges {
                 simulated_requests.push(format!(
                     "{} {} origin={}",
@@ -207,7 +371,15 @@ async fn redirects_and_cache_agree_with_chromium() {
         // not a CORS error; compare those as an empty name.
         let simulated_cmp: Vec<Result<u16, String>> = simulated
             .iter()
-            .map(|r| r.clone().map_err(|e| if e.starts_with("net::") || e == "TypeError" { String::new() } else { e }))
+            .map(|r| {
+                r.clone().map_err(|e| {
+                    if e.starts_with("net::") || e == "TypeError" {
+                        String::new()
+                    } else {
+                        e
+                    }
+                })
+            })
             .collect();
         if seen != simulated_cmp || chromium_requests != simulated_requests {
             failures.push(format!(
@@ -216,8 +388,17 @@ async fn redirects_and_cache_agree_with_chromium() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
-    eprintln!("browser suite: {} redirect and cache cases, Chromium and the simulator agree", cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    eprintln!(
+        "browser suite: {} redirect and cache cases, Chromium and the simulator agree",
+        cases.len()
+    );
 }
 
 /// The requests a server saw, in arrival order, as `METHOD port origin=...`.
@@ -226,9 +407,23 @@ fn summarize(log: &[Received]) -> Vec<String> {
     log.sort_by_key(|r| r.seq);
     log.iter()
         .map(|r| {
-            let host = r.headers.iter().find(|(k, _)| k == "host").map(|(_, v)| v.clone()).unwrap_or_default();
-            let port = host.rsplit(':').next().and_then(|p| p.parse::<u16>().ok()).unwrap_or(0);
-            let origin = r.headers.iter().find(|(k, _)| k == "origin").map(|(_, v)| v.clone()).unwrap_or_else(|| "-".into());
+            let host = r
+                .headers
+                .iter()
+                .find(|(k, _)| k == "host")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let port = host
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+                .unwrap_or(0);
+            let origin = r
+                .headers
+                .iter()
+                .find(|(k, _)| k == "origin")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| "-".into());
             format!("{} {} origin={}", r.method, port, origin)
         })
         .collect()

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use preflight_browser_tests::{browser_required, chromium_path, Browser, ScriptedServer};
 use preflight_core::browser::{
-    simulate, BrowserRequest, CredentialsMode, ExchangeKind, PreflightCache, Profile, ServerResponse,
+    simulate, BrowserRequest, CredentialsMode, ExchangeKind, PreflightCache, Profile,
+    ServerResponse,
 };
 use preflight_core::Origin;
 use serde_json::json;
@@ -127,7 +128,10 @@ fn fill(headers: Headers, origin: &str) -> Vec<(String, String)> {
 }
 
 fn header(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
 }
 
 fn credentials_mode(s: &str) -> CredentialsMode {
@@ -141,13 +145,22 @@ fn credentials_mode(s: &str) -> CredentialsMode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulator_agrees_with_chromium() {
     if chromium_path().is_none() {
-        assert!(!browser_required(), "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed");
+        assert!(
+            !browser_required(),
+            "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed"
+        );
         eprintln!("SKIPPED: Chromium is not installed; the browser suite did not run");
         return;
     }
-    let page = ScriptedServer::start(|_| (200, vec![("content-type".into(), "text/html".into())], "<!doctype html><title>page</title>".into()))
-        .await
-        .unwrap();
+    let page = ScriptedServer::start(|_| {
+        (
+            200,
+            vec![("content-type".into(), "text/html".into())],
+            "<!doctype html><title>page</title>".into(),
+        )
+    })
+    .await
+    .unwrap();
     let page_origin = page.origin();
     let origin_for_api = page_origin.clone();
     // The API answers each case by its index in the path.
@@ -162,23 +175,36 @@ async fn simulator_agrees_with_chromium() {
         let Some(case) = CASES.get(index) else {
             return (404, vec![], String::new());
         };
-        let (status, headers) = if req.method == "OPTIONS" { case.preflight } else { case.actual };
+        let (status, headers) = if req.method == "OPTIONS" {
+            case.preflight
+        } else {
+            case.actual
+        };
         (status, fill(headers, &origin_for_api), "body".into())
     })
     .await
     .unwrap();
 
     let browser = Browser::launch().await.expect("Chromium starts");
-    let tab = browser.open(&format!("{page_origin}/")).await.expect("page loads");
+    let tab = browser
+        .open(&format!("{page_origin}/"))
+        .await
+        .expect("page loads");
     let origin = Origin::parse_serialized(&page_origin).unwrap();
     let mut failures = Vec::new();
     let mut checked_preflights = 0;
     for (i, case) in CASES.iter().enumerate() {
         let url = format!("{}/case/{i}", api.origin());
-        let headers: serde_json::Map<String, serde_json::Value> =
-            case.headers.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let headers: serde_json::Map<String, serde_json::Value> = case
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         let init = json!({"method": case.method, "headers": headers, "credentials": case.credentials, "cache": "no-store"});
-        let seen = tab.fetch(&url, &init.to_string()).await.expect("fetch runs");
+        let seen = tab
+            .fetch(&url, &init.to_string())
+            .await
+            .expect("fetch runs");
 
         let mut req = BrowserRequest::new(origin.clone(), url.parse().unwrap())
             .method(case.method)
@@ -187,19 +213,29 @@ async fn simulator_agrees_with_chromium() {
             req = req.header(*k, *v);
         }
         let mut cache = PreflightCache::new(Profile::Chromium);
-        let trace = simulate(&req, Profile::Chromium, &mut cache, Duration::ZERO, |sent| {
-            let (status, headers) = match sent.kind {
-                ExchangeKind::Preflight => case.preflight,
-                ExchangeKind::Actual => case.actual,
-            };
-            ServerResponse {
-                status,
-                headers: fill(headers, &page_origin),
-            }
-        });
+        let trace = simulate(
+            &req,
+            Profile::Chromium,
+            &mut cache,
+            Duration::ZERO,
+            |sent| {
+                let (status, headers) = match sent.kind {
+                    ExchangeKind::Preflight => case.preflight,
+                    ExchangeKind::Actual => case.actual,
+                };
+                ServerResponse {
+                    status,
+                    headers: fill(headers, &page_origin),
+                }
+            },
+        );
         let simulated = match &trace.outcome {
             Ok(ok) => {
-                let mut exposed: Vec<String> = ok.exposed_headers.iter().map(|h| h.to_ascii_lowercase()).collect();
+                let mut exposed: Vec<String> = ok
+                    .exposed_headers
+                    .iter()
+                    .map(|h| h.to_ascii_lowercase())
+                    .collect();
                 exposed.sort();
                 exposed.dedup();
                 Ok((ok.status, exposed))
@@ -208,9 +244,17 @@ async fn simulator_agrees_with_chromium() {
         };
         // Compare exposed names only among the headers the case set (hyper
         // adds date and content-length of its own).
-        let set_by_case: Vec<String> = case.actual.1.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
+        let set_by_case: Vec<String> = case
+            .actual
+            .1
+            .iter()
+            .map(|(k, _)| k.to_ascii_lowercase())
+            .collect();
         let chromium = seen.result.clone().map(|(status, names)| {
-            let mut names: Vec<String> = names.into_iter().filter(|n| set_by_case.contains(n)).collect();
+            let mut names: Vec<String> = names
+                .into_iter()
+                .filter(|n| set_by_case.contains(n))
+                .collect();
             names.sort();
             names.dedup();
             (status, names)
@@ -223,13 +267,23 @@ async fn simulator_agrees_with_chromium() {
             .unwrap()
             .iter()
             .filter(|r| r.path == path && r.method == "OPTIONS")
-            .map(|r| (header(&r.headers, "access-control-request-method"), header(&r.headers, "access-control-request-headers")))
+            .map(|r| {
+                (
+                    header(&r.headers, "access-control-request-method"),
+                    header(&r.headers, "access-control-request-headers"),
+                )
+            })
             .collect();
         let simulated_preflights: Vec<(Option<String>, Option<String>)> = trace
             .exchanges
             .iter()
             .filter(|e| e.request.kind == ExchangeKind::Preflight)
-            .map(|e| (e.request.header("access-control-request-method"), e.request.header("access-control-request-headers")))
+            .map(|e| {
+                (
+                    e.request.header("access-control-request-method"),
+                    e.request.header("access-control-request-headers"),
+                )
+            })
             .collect();
         if chromium != simulated || received != simulated_preflights {
             failures.push(format!(
@@ -239,7 +293,16 @@ async fn simulator_agrees_with_chromium() {
         }
         checked_preflights += received.len();
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), CASES.len(), failures.join("\n"));
-    assert!(checked_preflights >= 20, "the suite must exercise preflights");
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+    assert!(
+        checked_preflights >= 20,
+        "the suite must exercise preflights"
+    );
     eprintln!("browser suite: {} cases ({checked_preflights} preflights), Chromium and the simulator agree on every one", CASES.len());
 }

@@ -12,7 +12,11 @@ use preflight_core::{CorsConfig, CorsRequest, Decision, MethodSet, Policy};
 fn policy(origins: Vec<String>) -> Policy {
     Policy::new(&CorsConfig {
         allow_origins: Some(origins),
-        allow_headers: Some(vec!["content-type".into(), "x-custom".into(), "authorization".into()]),
+        allow_headers: Some(vec![
+            "content-type".into(),
+            "x-custom".into(),
+            "authorization".into(),
+        ]),
         expose_headers: Some(vec!["x-request-id".into()]),
         allow_credentials: Some(true),
         max_age: Some(600),
@@ -31,7 +35,9 @@ fn small_policy() -> Policy {
 
 /// 1,000 exact origins and 100 subdomain patterns.
 fn large_policy() -> Policy {
-    let mut origins: Vec<String> = (0..1000).map(|i| format!("https://app{i}.customer{i}.com")).collect();
+    let mut origins: Vec<String> = (0..1000)
+        .map(|i| format!("https://app{i}.customer{i}.com"))
+        .collect();
     origins.extend((0..100).map(|i| format!("https://*.tenant{i}.example.net")));
     policy(origins)
 }
@@ -39,7 +45,10 @@ fn large_policy() -> Policy {
 fn preflight_request(origin: &'static str, acrh: HeaderValue) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(ORIGIN, HeaderValue::from_static(origin));
-    h.insert(ACCESS_CONTROL_REQUEST_METHOD, HeaderValue::from_static("PUT"));
+    h.insert(
+        ACCESS_CONTROL_REQUEST_METHOD,
+        HeaderValue::from_static("PUT"),
+    );
     h.insert(ACCESS_CONTROL_REQUEST_HEADERS, acrh);
     h
 }
@@ -58,7 +67,10 @@ fn bench_decide(c: &mut Criterion) {
     let mut response = HeaderMap::with_capacity(16);
 
     // Chromium's form: lower case, `,` without space, so it is echoed as is.
-    let allowed = preflight_request("https://app.example.com", HeaderValue::from_static("content-type,x-custom"));
+    let allowed = preflight_request(
+        "https://app.example.com",
+        HeaderValue::from_static("content-type,x-custom"),
+    );
     c.bench_function("preflight_allowed/decide+write", |b| {
         b.iter(|| {
             response.clear();
@@ -72,7 +84,10 @@ fn bench_decide(c: &mut Criterion) {
     });
 
     // A proxy re-cased and spaced the list, so the answer is re-written.
-    let recased = preflight_request("https://app.example.com", HeaderValue::from_static("Content-Type, X-Custom"));
+    let recased = preflight_request(
+        "https://app.example.com",
+        HeaderValue::from_static("Content-Type, X-Custom"),
+    );
     c.bench_function("preflight_allowed_recased/decide+write", |b| {
         b.iter(|| {
             response.clear();
@@ -85,7 +100,10 @@ fn bench_decide(c: &mut Criterion) {
         })
     });
 
-    let evil = preflight_request("https://app.example.com.evil.com", HeaderValue::from_static("content-type"));
+    let evil = preflight_request(
+        "https://app.example.com.evil.com",
+        HeaderValue::from_static("content-type"),
+    );
     c.bench_function("preflight_disallowed_origin/decide", |b| {
         b.iter(|| {
             let req = CorsRequest::new(&options, black_box(&evil));
@@ -106,8 +124,14 @@ fn bench_decide(c: &mut Criterion) {
     let large = large_policy();
     for (name, origin) in [
         ("large_policy/exact", "https://app517.customer517.com"),
-        ("large_policy/subdomain", "https://eu.api.tenant42.example.net"),
-        ("large_policy/miss", "https://app517.customer517.com.evil.net"),
+        (
+            "large_policy/subdomain",
+            "https://eu.api.tenant42.example.net",
+        ),
+        (
+            "large_policy/miss",
+            "https://app517.customer517.com.evil.net",
+        ),
     ] {
         let req_headers = actual_request(origin);
         c.bench_function(&format!("{name}/decide"), |b| {
@@ -133,7 +157,10 @@ fn bench_decide(c: &mut Criterion) {
     });
 
     // The worst case within the bounds: 4 KiB of empty items is scanned whole.
-    let within = preflight_request("https://app.example.com", HeaderValue::from_str(&", ".repeat(2048)).unwrap());
+    let within = preflight_request(
+        "https://app.example.com",
+        HeaderValue::from_str(&", ".repeat(2048)).unwrap(),
+    );
     c.bench_function("acrh_4kib_empty_items/decide", |b| {
         b.iter(|| {
             let req = CorsRequest::new(&options, black_box(&within));

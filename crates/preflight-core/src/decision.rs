@@ -10,7 +10,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
-use crate::header_list::{is_tchar, HeaderListError, RequestedHeaders};
+use crate::header_list::{self, is_tchar, HeaderListError, RequestedHeaders};
 use crate::matcher::OriginMatch;
 use crate::methods::MethodSet;
 use crate::policy::{OnDisallowedOrigin, Policy};
@@ -70,9 +70,7 @@ pub enum Decision {
     ActualAllowed(ActualAllowed),
     /// The origin is not allowed: no CORS headers; forward or reject as the
     /// policy says.
-    ActualDisallowed {
-        on_disallowed: OnDisallowedOrigin,
-    },
+    ActualDisallowed { on_disallowed: OnDisallowedOrigin },
 }
 
 /// An allowed preflight's answer.
@@ -137,16 +135,22 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::OriginNotAllowed => f.write_str("the origin is not in allow_origins"),
-            Refusal::MethodNotAllowed(m) => write!(f, "the method {m} is not allowed on this route"),
+            Refusal::MethodNotAllowed(m) => {
+                write!(f, "the method {m} is not allowed on this route")
+            }
             Refusal::InvalidRequestMethod => {
                 f.write_str("Access-Control-Request-Method is not a method name")
             }
-            Refusal::HeaderNotAllowed(h) => write!(f, "the request header {h} is not in allow_headers"),
+            Refusal::HeaderNotAllowed(h) => {
+                write!(f, "the request header {h} is not in allow_headers")
+            }
             Refusal::AuthorizationNotListed => f.write_str(
                 "authorization must be listed by name in allow_headers; `*` never covers it",
             ),
             Refusal::RequestHeaders(e) => write!(f, "{e}"),
-            Refusal::CorsDisabled => f.write_str("cross-origin requests are disabled on this route"),
+            Refusal::CorsDisabled => {
+                f.write_str("cross-origin requests are disabled on this route")
+            }
         }
     }
 }
@@ -190,7 +194,11 @@ impl Policy {
 
     /// R14/R37: `*` only when every origin is allowed without credentials;
     /// otherwise the request's own origin, which makes the answer vary.
-    fn allow_origin_value(&self, origin: &HeaderValue, matched: OriginMatch) -> (HeaderValue, bool) {
+    fn allow_origin_value(
+        &self,
+        origin: &HeaderValue,
+        matched: OriginMatch,
+    ) -> (HeaderValue, bool) {
         if matched == OriginMatch::Any && !self.credentials {
             (WILDCARD, false)
         } else {
@@ -208,25 +216,40 @@ impl Policy {
         if matched == OriginMatch::No {
             return Err(Refusal::OriginNotAllowed);
         }
-        let requested = req.request_method.map(HeaderValue::as_bytes).unwrap_or_default();
+        let requested = req
+            .request_method
+            .map(HeaderValue::as_bytes)
+            .unwrap_or_default();
         if requested.is_empty() || !requested.iter().all(|&b| is_tchar(b)) {
             return Err(Refusal::InvalidRequestMethod);
         }
         // R21: methods compare byte for byte; `patch` is not `PATCH`.
         if !methods.contains_bytes(requested) {
-            return Err(Refusal::MethodNotAllowed(String::from_utf8_lossy(requested).into_owned()));
+            return Err(Refusal::MethodNotAllowed(
+                String::from_utf8_lossy(requested).into_owned(),
+            ));
         }
-        let headers = RequestedHeaders::parse(&req.request_headers).map_err(Refusal::RequestHeaders)?;
-        for name in headers.iter() {
-            self.check_request_header(name)?;
+        // Check each name as the parser meets it, so that the hot path holds no
+        // list of names; a malformed list still wins over a refused name.
+        let mut refused = None;
+        let scanned = header_list::scan(&req.request_headers, |name| {
+            if refused.is_none() {
+                refused = self.check_request_header(name).err();
+            }
+        })
+        .map_err(Refusal::RequestHeaders)?;
+        if let Some(refusal) = refused {
+            return Err(refusal);
         }
-        let allow_headers = if headers.is_empty() {
+        let allow_headers = if scanned.len == 0 {
             None
-        } else if let Some(line) = headers.canonical_line() {
+        } else if let Some(line) = scanned.canonical_line {
             Some(line.clone())
         } else {
             // The names are tokens, so their lower-case list is a valid value.
-            HeaderValue::from_str(&headers.to_lowercase_list()).ok()
+            RequestedHeaders::parse(&req.request_headers)
+                .ok()
+                .and_then(|headers| HeaderValue::from_str(&headers.to_lowercase_list()).ok())
         };
         let (allow_origin, vary_origin) = self.allow_origin_value(origin, matched);
         Ok(PreflightAllowed {
@@ -246,7 +269,10 @@ impl Policy {
 
     fn check_request_header(&self, name: &[u8]) -> Result<(), Refusal> {
         let mut buf = [0u8; 128];
-        let listed = if name.len() <= buf.len() {
+        // Browsers send the names lower case (R5): look those up as they are.
+        let listed = if !name.iter().any(u8::is_ascii_uppercase) {
+            self.allow_headers.names.contains(name)
+        } else if name.len() <= buf.len() {
             let lower = &mut buf[..name.len()];
             lower.copy_from_slice(name);
             lower.make_ascii_lowercase();
@@ -270,13 +296,19 @@ impl Policy {
         if self.allow_headers.any {
             return Ok(());
         }
-        Err(Refusal::HeaderNotAllowed(String::from_utf8_lossy(name).to_ascii_lowercase()))
+        Err(Refusal::HeaderNotAllowed(
+            String::from_utf8_lossy(name).to_ascii_lowercase(),
+        ))
     }
 }
 
 /// Remove every CORS response header an inner service or upstream wrote, so
 /// that a browser never sees two `Access-Control-Allow-Origin` values.
 pub fn strip_cors_headers(headers: &mut HeaderMap) {
+    // A fresh response (a preflight answer) has nothing to strip: skip seven lookups.
+    if headers.is_empty() {
+        return;
+    }
     for name in [
         ACCESS_CONTROL_ALLOW_ORIGIN,
         ACCESS_CONTROL_ALLOW_CREDENTIALS,

@@ -44,50 +44,16 @@ impl<'a> RequestedHeaders<'a> {
     where
         I: IntoIterator<Item = &'a HeaderValue> + Clone,
     {
-        // Bound first: the sum of lengths costs one step a line.
-        let mut total = 0usize;
-        let mut count = 0usize;
-        for line in lines.clone().into_iter() {
-            total = total.saturating_add(line.len());
-            count += 1;
-            if total > MAX_REQUEST_HEADERS_BYTES {
-                return Err(HeaderListError::TooLong(total));
-            }
-        }
         let mut out = RequestedHeaders {
             names: [&[]; MAX_REQUEST_HEADER_NAMES],
             len: 0,
             canonical_line: None,
         };
-        let mut canonical = count == 1;
-        let mut only_line = None;
-        for line in lines {
-            only_line = Some(line);
-            for item in line.as_bytes().split(|&b| b == b',') {
-                let name = trim(item);
-                if name.len() != item.len() {
-                    canonical = false;
-                }
-                if name.is_empty() {
-                    canonical = false;
-                    continue;
-                }
-                if !name.iter().all(|&b| is_tchar(b)) {
-                    return Err(HeaderListError::InvalidName);
-                }
-                if name.iter().any(u8::is_ascii_uppercase) {
-                    canonical = false;
-                }
-                if out.len == MAX_REQUEST_HEADER_NAMES {
-                    return Err(HeaderListError::TooMany);
-                }
-                out.names[out.len] = name;
-                out.len += 1;
-            }
-        }
-        if canonical && out.len > 0 {
-            out.canonical_line = only_line;
-        }
+        let scanned = scan(lines, |name| {
+            out.names[out.len] = name;
+            out.len += 1;
+        })?;
+        out.canonical_line = scanned.canonical_line;
         Ok(out)
     }
 
@@ -126,6 +92,71 @@ impl<'a> RequestedHeaders<'a> {
     }
 }
 
+/// What [`scan`] saw besides the names.
+pub(crate) struct Scanned<'a> {
+    /// How many names.
+    pub(crate) len: usize,
+    /// See [`RequestedHeaders::canonical_line`].
+    pub(crate) canonical_line: Option<&'a HeaderValue>,
+}
+
+/// The one parser: check the bounds, then hand each name to `each`, in order.
+/// [`RequestedHeaders::parse`] collects them; [`crate::Policy::decide`] checks
+/// them as they come, so that its hot path holds no list of names.
+pub(crate) fn scan<'a, I>(
+    lines: I,
+    mut each: impl FnMut(&'a [u8]),
+) -> Result<Scanned<'a>, HeaderListError>
+where
+    I: IntoIterator<Item = &'a HeaderValue> + Clone,
+{
+    // Bound first: the sum of lengths costs one step a line.
+    let mut total = 0usize;
+    let mut count = 0usize;
+    for line in lines.clone().into_iter() {
+        total = total.saturating_add(line.len());
+        count += 1;
+        if total > MAX_REQUEST_HEADERS_BYTES {
+            return Err(HeaderListError::TooLong(total));
+        }
+    }
+    let mut len = 0usize;
+    let mut canonical = count == 1;
+    let mut only_line = None;
+    for line in lines {
+        only_line = Some(line);
+        for item in line.as_bytes().split(|&b| b == b',') {
+            let name = trim(item);
+            if name.len() != item.len() {
+                canonical = false;
+            }
+            if name.is_empty() {
+                canonical = false;
+                continue;
+            }
+            if !name.iter().all(|&b| is_tchar(b)) {
+                return Err(HeaderListError::InvalidName);
+            }
+            if name.iter().any(u8::is_ascii_uppercase) {
+                canonical = false;
+            }
+            if len == MAX_REQUEST_HEADER_NAMES {
+                return Err(HeaderListError::TooMany);
+            }
+            len += 1;
+            each(name);
+        }
+    }
+    Ok(Scanned {
+        len,
+        canonical_line: if canonical && len > 0 {
+            only_line
+        } else {
+            None
+        },
+    })
+}
+
 fn trim(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
@@ -138,8 +169,37 @@ fn trim(mut s: &[u8]) -> &[u8] {
 
 /// RFC 9110 `tchar`: the bytes of a header name.
 pub fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
+
+/// [`is_tchar`] as a table: one load a byte on the preflight path.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// True when `s` is a valid header name (`token`).
 pub fn is_token(s: &str) -> bool {
@@ -190,10 +250,22 @@ mod tests {
             RequestedHeaders::parse(std::iter::once(&v)).unwrap_err(),
             HeaderListError::TooLong(long.len())
         );
-        let many = (0..=MAX_REQUEST_HEADER_NAMES).map(|i| format!("x-{i}")).collect::<Vec<_>>().join(",");
+        let many = (0..=MAX_REQUEST_HEADER_NAMES)
+            .map(|i| format!("x-{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
         let v = HeaderValue::from_str(&many).unwrap();
-        assert_eq!(RequestedHeaders::parse(std::iter::once(&v)).unwrap_err(), HeaderListError::TooMany);
-        assert_eq!(parse_lines(&["x-a, bad name"]).unwrap_err(), HeaderListError::InvalidName);
-        assert_eq!(parse_lines(&["x-a;"]).unwrap_err(), HeaderListError::InvalidName);
+        assert_eq!(
+            RequestedHeaders::parse(std::iter::once(&v)).unwrap_err(),
+            HeaderListError::TooMany
+        );
+        assert_eq!(
+            parse_lines(&["x-a, bad name"]).unwrap_err(),
+            HeaderListError::InvalidName
+        );
+        assert_eq!(
+            parse_lines(&["x-a;"]).unwrap_err(),
+            HeaderListError::InvalidName
+        );
     }
 }

@@ -18,10 +18,14 @@ pub mod pattern;
 pub mod policy;
 mod vary;
 
-pub use decision::{strip_cors_headers, ActualAllowed, CorsRequest, Decision, PreflightAllowed, Refusal};
+pub use decision::{
+    strip_cors_headers, ActualAllowed, CorsRequest, Decision, PreflightAllowed, Refusal,
+};
 pub use header_list::{HeaderListError, RequestedHeaders};
 pub use matcher::{OriginMatch, OriginMatcher};
 pub use methods::{MethodError, MethodListError, MethodSet};
 pub use origin::{Origin, OriginError};
 pub use pattern::{OriginPattern, PatternError, PortSpec};
-pub use policy::{CorsConfig, OnDisallowedOrigin, Policy, PolicyError, PolicyErrorKind, PolicyWarning};
+pub use policy::{
+    CorsConfig, OnDisallowedOrigin, Policy, PolicyError, PolicyErrorKind, PolicyWarning,
+};

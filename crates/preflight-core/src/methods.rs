@@ -46,13 +46,21 @@ impl MethodSet {
         for (i, name) in names.iter().enumerate() {
             let name = name.as_ref();
             if is_forbidden_method(name) {
-                return Err(MethodListError { index: i, error: MethodError::Forbidden(name.to_string()) });
+                return Err(MethodListError {
+                    index: i,
+                    error: MethodError::Forbidden(name.to_string()),
+                });
             }
             if !is_token(name) {
-                return Err(MethodListError { index: i, error: MethodError::Invalid(name.to_string()) });
+                return Err(MethodListError {
+                    index: i,
+                    error: MethodError::Invalid(name.to_string()),
+                });
             }
-            let m = Method::from_bytes(name.as_bytes())
-                .map_err(|_| MethodListError { index: i, error: MethodError::Invalid(name.to_string()) })?;
+            let m = Method::from_bytes(name.as_bytes()).map_err(|_| MethodListError {
+                index: i,
+                error: MethodError::Invalid(name.to_string()),
+            })?;
             if !methods.contains(&m) {
                 methods.push(m);
             }
@@ -125,10 +133,34 @@ mod tests {
         assert_eq!(set.header_value(), "GET, PUT, patch");
         assert!(set.contains_bytes(b"patch") && !set.contains_bytes(b"PATCH"));
         let err = |names: &[&str]| MethodSet::parse(names).unwrap_err();
-        assert!(matches!(err(&["GET", "trace"]), MethodListError { index: 1, error: MethodError::Forbidden(_) }));
-        assert!(matches!(err(&["CONNECT"]), MethodListError { index: 0, error: MethodError::Forbidden(_) }));
-        assert!(matches!(err(&["GE T"]), MethodListError { index: 0, error: MethodError::Invalid(_) }));
-        assert!(matches!(err(&[""]), MethodListError { index: 0, error: MethodError::Invalid(_) }));
+        assert!(matches!(
+            err(&["GET", "trace"]),
+            MethodListError {
+                index: 1,
+                error: MethodError::Forbidden(_)
+            }
+        ));
+        assert!(matches!(
+            err(&["CONNECT"]),
+            MethodListError {
+                index: 0,
+                error: MethodError::Forbidden(_)
+            }
+        ));
+        assert!(matches!(
+            err(&["GE T"]),
+            MethodListError {
+                index: 0,
+                error: MethodError::Invalid(_)
+            }
+        ));
+        assert!(matches!(
+            err(&[""]),
+            MethodListError {
+                index: 0,
+                error: MethodError::Invalid(_)
+            }
+        ));
     }
 
     #[test]

@@ -217,7 +217,11 @@ mod tests {
             ("data:text/plain,hi", "null"),
         ];
         for (input, want) in cases {
-            assert_eq!(Origin::from_url_str(input).unwrap().serialize(), want, "{input}");
+            assert_eq!(
+                Origin::from_url_str(input).unwrap().serialize(),
+                want,
+                "{input}"
+            );
         }
     }
 
@@ -248,9 +252,15 @@ mod tests {
 
     #[test]
     fn loopback_origins() {
-        for o in ["http://localhost:3000", "http://127.0.0.1", "http://[::1]:8080"] {
+        for o in [
+            "http://localhost:3000",
+            "http://127.0.0.1",
+            "http://[::1]:8080",
+        ] {
             assert!(Origin::parse_serialized(o).unwrap().is_loopback(), "{o}");
         }
-        assert!(!Origin::parse_serialized("http://example.com").unwrap().is_loopback());
+        assert!(!Origin::parse_serialized("http://example.com")
+            .unwrap()
+            .is_loopback());
     }
 }

@@ -89,7 +89,8 @@ impl OriginPattern {
             if canonical_host.is_empty() || canonical_host.starts_with('.') {
                 return Err(PatternError::MisplacedWildcard);
             }
-            if canonical_host.starts_with('[') || canonical_host.parse::<std::net::Ipv4Addr>().is_ok()
+            if canonical_host.starts_with('[')
+                || canonical_host.parse::<std::net::Ipv4Addr>().is_ok()
                 || is_ipv4_like(canonical_host)
             {
                 return Err(PatternError::WildcardOverIp);
@@ -217,7 +218,10 @@ mod tests {
             "https://*.Example.com",
             "http://localhost:80:*",
         ] {
-            assert!(OriginPattern::parse(bad).is_err(), "{bad} should be refused");
+            assert!(
+                OriginPattern::parse(bad).is_err(),
+                "{bad} should be refused"
+            );
         }
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::header_list::is_token;
-use crate::matcher::OriginMatcher;
+use crate::matcher::{FastHash, OriginMatcher};
 use crate::methods::{MethodError, MethodSet};
 use crate::pattern::{OriginPattern, PatternError};
 
@@ -56,10 +56,22 @@ impl CorsConfig {
     /// from `base`.
     pub fn over(&self, base: &CorsConfig) -> CorsConfig {
         CorsConfig {
-            allow_origins: self.allow_origins.clone().or_else(|| base.allow_origins.clone()),
-            allow_methods: self.allow_methods.clone().or_else(|| base.allow_methods.clone()),
-            allow_headers: self.allow_headers.clone().or_else(|| base.allow_headers.clone()),
-            expose_headers: self.expose_headers.clone().or_else(|| base.expose_headers.clone()),
+            allow_origins: self
+                .allow_origins
+                .clone()
+                .or_else(|| base.allow_origins.clone()),
+            allow_methods: self
+                .allow_methods
+                .clone()
+                .or_else(|| base.allow_methods.clone()),
+            allow_headers: self
+                .allow_headers
+                .clone()
+                .or_else(|| base.allow_headers.clone()),
+            expose_headers: self
+                .expose_headers
+                .clone()
+                .or_else(|| base.expose_headers.clone()),
             allow_credentials: self.allow_credentials.or(base.allow_credentials),
             max_age: self.max_age.or(base.max_age),
             preflight_status: self.preflight_status.or(base.preflight_status),
@@ -92,7 +104,12 @@ pub struct PolicyError {
 }
 
 impl PolicyError {
-    fn new(key: &'static str, index: Option<usize>, value: impl Into<String>, kind: PolicyErrorKind) -> Self {
+    fn new(
+        key: &'static str,
+        index: Option<usize>,
+        value: impl Into<String>,
+        kind: PolicyErrorKind,
+    ) -> Self {
         PolicyError {
             key,
             index,
@@ -157,7 +174,7 @@ pub(crate) struct AllowHeaders {
     /// `*`: every name except `Authorization` (R22), which must be listed.
     pub(crate) any: bool,
     /// Lower-case names listed.
-    pub(crate) names: HashSet<Box<[u8]>>,
+    pub(crate) names: HashSet<Box<[u8]>, FastHash>,
 }
 
 /// A validated CORS policy. Build it with [`Policy::new`].
@@ -205,14 +222,24 @@ impl Policy {
         let methods = match &config.allow_methods {
             None => MethodSet::parse(&DEFAULT_METHODS).ok(),
             Some(list) if list.is_empty() => {
-                errors.push(PolicyError::new("allow_methods", None, "[]", PolicyErrorKind::EmptyMethods));
+                errors.push(PolicyError::new(
+                    "allow_methods",
+                    None,
+                    "[]",
+                    PolicyErrorKind::EmptyMethods,
+                ));
                 None
             }
             Some(list) if list.iter().any(|m| m == "*") => MethodSet::parse(&DEFAULT_METHODS).ok(),
             Some(list) => match MethodSet::parse(list) {
                 Ok(set) => Some(set),
                 Err(e) => {
-                    errors.push(PolicyError::new("allow_methods", Some(e.index), list[e.index].clone(), PolicyErrorKind::Method(e.error)));
+                    errors.push(PolicyError::new(
+                        "allow_methods",
+                        Some(e.index),
+                        list[e.index].clone(),
+                        PolicyErrorKind::Method(e.error),
+                    ));
                     None
                 }
             },
@@ -221,7 +248,7 @@ impl Policy {
         let allow_headers_list = config.allow_headers.clone().unwrap_or_default();
         let mut allow_headers = AllowHeaders {
             any: false,
-            names: HashSet::new(),
+            names: HashSet::default(),
         };
         for (i, name) in allow_headers_list.iter().enumerate() {
             if name == "*" {
@@ -229,11 +256,21 @@ impl Policy {
                 continue;
             }
             if !is_token(name) {
-                errors.push(PolicyError::new("allow_headers", Some(i), name.clone(), PolicyErrorKind::InvalidHeaderName(name.clone())));
+                errors.push(PolicyError::new(
+                    "allow_headers",
+                    Some(i),
+                    name.clone(),
+                    PolicyErrorKind::InvalidHeaderName(name.clone()),
+                ));
                 continue;
             }
             if is_forbidden_request_header(name) {
-                errors.push(PolicyError::new("allow_headers", Some(i), name.clone(), PolicyErrorKind::ForbiddenHeader(name.clone())));
+                errors.push(PolicyError::new(
+                    "allow_headers",
+                    Some(i),
+                    name.clone(),
+                    PolicyErrorKind::ForbiddenHeader(name.clone()),
+                ));
                 continue;
             }
             allow_headers
@@ -245,14 +282,31 @@ impl Policy {
         for (i, name) in expose_list.iter().enumerate() {
             if name == "*" {
                 if credentials {
-                    errors.push(PolicyError::new("expose_headers", Some(i), name.clone(), PolicyErrorKind::WildcardExposeWithCredentials));
+                    errors.push(PolicyError::new(
+                        "expose_headers",
+                        Some(i),
+                        name.clone(),
+                        PolicyErrorKind::WildcardExposeWithCredentials,
+                    ));
                 }
                 continue;
             }
             if !is_token(name) {
-                errors.push(PolicyError::new("expose_headers", Some(i), name.clone(), PolicyErrorKind::InvalidHeaderName(name.clone())));
-            } else if name.eq_ignore_ascii_case("set-cookie") || name.eq_ignore_ascii_case("set-cookie2") {
-                errors.push(PolicyError::new("expose_headers", Some(i), name.clone(), PolicyErrorKind::ExposeSetCookie));
+                errors.push(PolicyError::new(
+                    "expose_headers",
+                    Some(i),
+                    name.clone(),
+                    PolicyErrorKind::InvalidHeaderName(name.clone()),
+                ));
+            } else if name.eq_ignore_ascii_case("set-cookie")
+                || name.eq_ignore_ascii_case("set-cookie2")
+            {
+                errors.push(PolicyError::new(
+                    "expose_headers",
+                    Some(i),
+                    name.clone(),
+                    PolicyErrorKind::ExposeSetCookie,
+                ));
             }
         }
         let expose = if expose_list.is_empty() {
@@ -264,7 +318,12 @@ impl Policy {
         let max_age = match config.max_age {
             None => None,
             Some(secs) if !(-1..=MAX_AGE_LIMIT).contains(&secs) => {
-                errors.push(PolicyError::new("max_age", None, secs.to_string(), PolicyErrorKind::MaxAgeOutOfRange));
+                errors.push(PolicyError::new(
+                    "max_age",
+                    None,
+                    secs.to_string(),
+                    PolicyErrorKind::MaxAgeOutOfRange,
+                ));
                 None
             }
             Some(secs) => {
@@ -283,28 +342,35 @@ impl Policy {
             None => Some(StatusCode::NO_CONTENT),
             Some(s @ (200 | 204)) => StatusCode::from_u16(s).ok(),
             Some(s) => {
-                errors.push(PolicyError::new("preflight_status", None, s.to_string(), PolicyErrorKind::InvalidPreflightStatus));
+                errors.push(PolicyError::new(
+                    "preflight_status",
+                    None,
+                    s.to_string(),
+                    PolicyErrorKind::InvalidPreflightStatus,
+                ));
                 None
             }
         };
 
         match (patterns, methods, preflight_status) {
-            (Some(patterns), Some(methods), Some(preflight_status)) if errors.is_empty() => Ok(Policy {
-                matcher: OriginMatcher::new(&patterns),
-                patterns,
-                credentials,
-                methods,
-                allow_headers,
-                allow_headers_list,
-                expose,
-                expose_list,
-                max_age: max_age.and_then(|s| shared_value(&s.to_string())),
-                max_age_secs: max_age,
-                preflight_status,
-                on_disallowed: config.on_disallowed_origin.unwrap_or_default(),
-                debug: config.debug.unwrap_or(false),
-                warnings,
-            }),
+            (Some(patterns), Some(methods), Some(preflight_status)) if errors.is_empty() => {
+                Ok(Policy {
+                    matcher: OriginMatcher::new(&patterns),
+                    patterns,
+                    credentials,
+                    methods,
+                    allow_headers,
+                    allow_headers_list,
+                    expose,
+                    expose_list,
+                    max_age: max_age.and_then(|s| shared_value(&s.to_string())),
+                    max_age_secs: max_age,
+                    preflight_status,
+                    on_disallowed: config.on_disallowed_origin.unwrap_or_default(),
+                    debug: config.debug.unwrap_or(false),
+                    warnings,
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -374,13 +440,24 @@ fn shared_value(s: &str) -> Option<HeaderValue> {
     Some(v)
 }
 
-fn parse_origins(config: &CorsConfig, credentials: bool, errors: &mut Vec<PolicyError>) -> Option<Vec<OriginPattern>> {
+fn parse_origins(
+    config: &CorsConfig,
+    credentials: bool,
+    errors: &mut Vec<PolicyError>,
+) -> Option<Vec<OriginPattern>> {
     let Some(list) = &config.allow_origins else {
-        errors.push(PolicyError::new("allow_origins", None, "(missing)", PolicyErrorKind::MissingOrigins));
+        errors.push(PolicyError::new(
+            "allow_origins",
+            None,
+            "(missing)",
+            PolicyErrorKind::MissingOrigins,
+        ));
         return None;
     };
     let allow_null = config.dangerously_allow_null_origin.unwrap_or(false);
-    let allow_suffix = config.dangerously_allow_public_suffix_wildcard.unwrap_or(false);
+    let allow_suffix = config
+        .dangerously_allow_public_suffix_wildcard
+        .unwrap_or(false);
     let allow_insecure = config
         .dangerously_allow_insecure_origins_with_credentials
         .unwrap_or(false);
@@ -396,14 +473,22 @@ fn parse_origins(config: &CorsConfig, credentials: bool, errors: &mut Vec<Policy
             }
         };
         match &pattern {
-            OriginPattern::Any if credentials => errors.push(err(PolicyErrorKind::WildcardWithCredentials)),
+            OriginPattern::Any if credentials => {
+                errors.push(err(PolicyErrorKind::WildcardWithCredentials))
+            }
             OriginPattern::Null if !allow_null => errors.push(err(PolicyErrorKind::NullOrigin)),
-            OriginPattern::Subdomain { suffix, .. } if !allow_suffix && is_public_suffix(suffix) => {
+            OriginPattern::Subdomain { suffix, .. }
+                if !allow_suffix && is_public_suffix(suffix) =>
+            {
                 errors.push(err(PolicyErrorKind::PublicSuffixWildcard(suffix.clone())))
             }
             _ => {}
         }
-        if credentials && !allow_insecure && pattern.scheme() == Some("http") && !pattern_is_loopback(&pattern) {
+        if credentials
+            && !allow_insecure
+            && pattern.scheme() == Some("http")
+            && !pattern_is_loopback(&pattern)
+        {
             errors.push(err(PolicyErrorKind::InsecureOriginWithCredentials));
         }
         patterns.push(pattern);
@@ -427,7 +512,15 @@ fn pattern_is_loopback(p: &OriginPattern) -> bool {
     let host = match p {
         OriginPattern::Exact(s) => s
             .split_once("://")
-            .map(|(_, rest)| rest.rsplit_once(':').map_or(rest, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { rest }))
+            .map(|(_, rest)| {
+                rest.rsplit_once(':').map_or(rest, |(h, port)| {
+                    if port.bytes().all(|b| b.is_ascii_digit()) {
+                        h
+                    } else {
+                        rest
+                    }
+                })
+            })
             .unwrap_or(""),
         OriginPattern::AnyPort { host, .. } => host,
         OriginPattern::Subdomain { suffix, .. } => suffix,
@@ -436,7 +529,9 @@ fn pattern_is_loopback(p: &OriginPattern) -> bool {
     host == "localhost"
         || host.ends_with(".localhost")
         || host == "[::1]"
-        || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// R6: names a script can never set, so allowing them is a mistake.

@@ -39,7 +39,10 @@ mod tests {
     fn merges_without_duplicates() {
         assert_eq!(vary_of(&[]), ["Origin"]);
         assert_eq!(vary_of(&["Accept-Encoding"]), ["Accept-Encoding", "Origin"]);
-        assert_eq!(vary_of(&["accept-encoding, ORIGIN"]), ["accept-encoding, ORIGIN"]);
+        assert_eq!(
+            vary_of(&["accept-encoding, ORIGIN"]),
+            ["accept-encoding, ORIGIN"]
+        );
         assert_eq!(vary_of(&["Accept", " origin "]), ["Accept", " origin "]);
         assert_eq!(vary_of(&["*"]), ["*"]);
     }

@@ -69,12 +69,19 @@ fn request(origin: &'static str) -> HeaderMap {
 }
 
 /// Decide, then apply onto a response that has room, counting both steps.
-fn actual_allocations(policy: &Policy, origin: &'static str, upstream_vary: bool) -> (usize, usize) {
+fn actual_allocations(
+    policy: &Policy,
+    origin: &'static str,
+    upstream_vary: bool,
+) -> (usize, usize) {
     let headers = request(origin);
     let method = Method::GET;
     let methods = policy.methods();
     let mut response = response_with_room();
-    response.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if upstream_vary {
         response.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
     }
@@ -82,7 +89,10 @@ fn actual_allocations(policy: &Policy, origin: &'static str, upstream_vary: bool
         let req = CorsRequest::new(&method, &headers);
         policy.decide(&req, methods)
     });
-    assert!(matches!(decision, Decision::ActualAllowed(_)), "{origin}: {decision:?}");
+    assert!(
+        matches!(decision, Decision::ActualAllowed(_)),
+        "{origin}: {decision:?}"
+    );
     let (apply, ()) = allocations(|| decision.apply(&mut response));
     assert!(response.contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN));
     let (drop_count, ()) = allocations(|| drop(decision));
@@ -178,7 +188,10 @@ fn allowed_preflight_with_a_canonical_header_list_does_not_allocate() {
     let policy = policy(&["https://app.example.com"], true);
     let route = policy.methods_for_route(&MethodSet::parse(&["GET", "PUT"]).unwrap());
     let mut headers = request("https://app.example.com");
-    headers.insert(ACCESS_CONTROL_REQUEST_METHOD, HeaderValue::from_static("PUT"));
+    headers.insert(
+        ACCESS_CONTROL_REQUEST_METHOD,
+        HeaderValue::from_static("PUT"),
+    );
     headers.insert(
         ACCESS_CONTROL_REQUEST_HEADERS,
         HeaderValue::from_static("content-type,x-custom"),
@@ -193,5 +206,8 @@ fn allowed_preflight_with_a_canonical_header_list_does_not_allocate() {
         }
     });
     assert_eq!(n, 0);
-    assert_eq!(response.get("access-control-allow-methods").unwrap(), "GET, PUT");
+    assert_eq!(
+        response.get("access-control-allow-methods").unwrap(),
+        "GET, PUT"
+    );
 }

@@ -204,7 +204,10 @@ fn actual(policy: &Policy, origin: &HeaderValue) -> String {
 fn preflight(policy: &Policy, origin: &HeaderValue) -> String {
     let mut headers = HeaderMap::new();
     headers.insert(ORIGIN, origin.clone());
-    headers.insert(ACCESS_CONTROL_REQUEST_METHOD, HeaderValue::from_static("PUT"));
+    headers.insert(
+        ACCESS_CONTROL_REQUEST_METHOD,
+        HeaderValue::from_static("PUT"),
+    );
     let method = Method::OPTIONS;
     let req = CorsRequest::new(&method, &headers);
     match policy.decide(&req, policy.methods()) {
@@ -227,8 +230,16 @@ fn every_probe_is_refused_as_actual_request_and_as_preflight() {
             };
             tried += 1;
             let shown = String::from_utf8_lossy(probe);
-            assert_eq!(actual(&policy, &value), "refused", "actual request from {shown:?}");
-            assert_eq!(preflight(&policy, &value), "refused", "preflight from {shown:?}");
+            assert_eq!(
+                actual(&policy, &value),
+                "refused",
+                "actual request from {shown:?}"
+            );
+            assert_eq!(
+                preflight(&policy, &value),
+                "refused",
+                "preflight from {shown:?}"
+            );
         }
     }
     assert!(tried > 500, "only {tried} probes were header values");
@@ -305,7 +316,10 @@ fn a_refused_probe_is_rejected_when_the_policy_says_reject() {
     })
     .unwrap();
     let mut headers = HeaderMap::new();
-    headers.insert(ORIGIN, HeaderValue::from_static("https://example.com.evil.com"));
+    headers.insert(
+        ORIGIN,
+        HeaderValue::from_static("https://example.com.evil.com"),
+    );
     let method = Method::POST;
     let req = CorsRequest::new(&method, &headers);
     assert!(matches!(
@@ -322,8 +336,16 @@ fn a_refused_probe_is_rejected_when_the_policy_says_reject() {
 #[test]
 fn a_loaded_subdomain_pattern_is_never_dead() {
     let cases = [
-        ("https://*.my_corp.example.com", "https://a.my_corp.example.com", true),
-        ("https://*.my_corp.example.com", "https://a_b.my_corp.example.com", false),
+        (
+            "https://*.my_corp.example.com",
+            "https://a.my_corp.example.com",
+            true,
+        ),
+        (
+            "https://*.my_corp.example.com",
+            "https://a_b.my_corp.example.com",
+            false,
+        ),
         ("https://*.example.com.", "https://a.example.com.", true),
         ("https://*.example.com.", "https://a.example.com", false),
         ("https://*.example.com", "https://a.example.com.", false),
@@ -336,6 +358,10 @@ fn a_loaded_subdomain_pattern_is_never_dead() {
         })
         .unwrap_or_else(|e| panic!("{pattern}: {e:?}"));
         let got = preflight(&policy, &HeaderValue::from_static(origin));
-        assert_eq!(got.starts_with("PreflightAllowed"), allowed, "{pattern} vs {origin}: {got}");
+        assert_eq!(
+            got.starts_with("PreflightAllowed"),
+            allowed,
+            "{pattern} vs {origin}: {got}"
+        );
     }
 }

@@ -3,9 +3,7 @@
 //! and the settings next to it that must still load.
 
 use preflight_core::origin::OriginError;
-use preflight_core::{
-    CorsConfig, MethodError, PatternError, Policy, PolicyError, PolicyErrorKind,
-};
+use preflight_core::{CorsConfig, MethodError, PatternError, Policy, PolicyError, PolicyErrorKind};
 
 fn strings(items: &[&str]) -> Option<Vec<String>> {
     Some(items.iter().map(|s| s.to_string()).collect())
@@ -43,7 +41,13 @@ fn accepted(config: &CorsConfig) -> Policy {
     }
 }
 
-fn assert_error(err: &PolicyError, key: &str, index: Option<usize>, value: &str, kind: PolicyErrorKind) {
+fn assert_error(
+    err: &PolicyError,
+    key: &str,
+    index: Option<usize>,
+    value: &str,
+    kind: PolicyErrorKind,
+) {
     assert_eq!(err.key, key, "{err}");
     assert_eq!(err.index, index, "{err}");
     assert_eq!(err.value, value, "{err}");
@@ -55,8 +59,17 @@ fn assert_error(err: &PolicyError, key: &str, index: Option<usize>, value: &str,
 #[test]
 fn wildcard_origin_with_credentials_is_refused() {
     let err = refused(&credentialed(&["https://a.example.com", "*"]));
-    assert_error(&err, "allow_origins", Some(1), "*", PolicyErrorKind::WildcardWithCredentials);
-    assert!(err.to_string().starts_with("allow_origins[1] = \"*\": "), "{err}");
+    assert_error(
+        &err,
+        "allow_origins",
+        Some(1),
+        "*",
+        PolicyErrorKind::WildcardWithCredentials,
+    );
+    assert!(
+        err.to_string().starts_with("allow_origins[1] = \"*\": "),
+        "{err}"
+    );
     // Without credentials `*` is fine.
     assert!(accepted(&origins(&["*"])).is_static_wildcard());
 }
@@ -64,9 +77,21 @@ fn wildcard_origin_with_credentials_is_refused() {
 #[test]
 fn null_origin_is_refused_unless_dangerously_allowed() {
     let err = refused(&origins(&["https://a.example.com", "null"]));
-    assert_error(&err, "allow_origins", Some(1), "null", PolicyErrorKind::NullOrigin);
+    assert_error(
+        &err,
+        "allow_origins",
+        Some(1),
+        "null",
+        PolicyErrorKind::NullOrigin,
+    );
     let err = refused(&credentialed(&["null"]));
-    assert_error(&err, "allow_origins", Some(0), "null", PolicyErrorKind::NullOrigin);
+    assert_error(
+        &err,
+        "allow_origins",
+        Some(0),
+        "null",
+        PolicyErrorKind::NullOrigin,
+    );
     accepted(&CorsConfig {
         dangerously_allow_null_origin: Some(true),
         ..origins(&["null"])
@@ -96,16 +121,24 @@ fn public_suffix_wildcards_are_refused_unless_dangerously_allowed() {
         });
     }
     // A registrable domain below a public suffix is fine.
-    for ok in ["https://*.example.com", "https://*.example.co.uk", "https://*.me.github.io"] {
+    for ok in [
+        "https://*.example.com",
+        "https://*.example.co.uk",
+        "https://*.me.github.io",
+    ] {
         accepted(&origins(&[ok]));
     }
 }
 
 #[test]
 fn insecure_origin_with_credentials_is_refused_unless_loopback_or_dangerously_allowed() {
-    for (i, pattern) in ["http://app.example.com", "http://*.example.com", "http://example.com:*"]
-        .into_iter()
-        .enumerate()
+    for (i, pattern) in [
+        "http://app.example.com",
+        "http://*.example.com",
+        "http://example.com:*",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let mut list = vec!["https://app.example.com"; i];
         list.push(pattern);
@@ -202,7 +235,10 @@ fn malformed_origins_are_refused_with_the_canonical_form() {
     // A wildcard over an address never gets past the URL parser.
     for pattern in ["https://*.10.0.0.1", "https://*.[::1]", "https://*.127.1"] {
         let err = refused(&origins(&[pattern]));
-        assert!(matches!(err.kind, PolicyErrorKind::MalformedOrigin(_)), "{err:?}");
+        assert!(
+            matches!(err.kind, PolicyErrorKind::MalformedOrigin(_)),
+            "{err:?}"
+        );
     }
     let err = refused(&origins(&["example.com"]));
     assert!(
@@ -226,7 +262,12 @@ fn malformed_origins_are_refused_with_the_canonical_form() {
 /// written with a trailing dot, a wildcard over the DNS root.
 #[test]
 fn a_wildcard_without_a_domain_is_refused_even_dangerously() {
-    for pattern in ["https://*.", "https://*.:*", "http://*..", "https://*..:8443"] {
+    for pattern in [
+        "https://*.",
+        "https://*.:*",
+        "http://*..",
+        "https://*..:8443",
+    ] {
         let err = refused(&CorsConfig {
             dangerously_allow_public_suffix_wildcard: Some(true),
             ..origins(&[pattern])
@@ -244,7 +285,13 @@ fn a_wildcard_without_a_domain_is_refused_even_dangerously() {
 #[test]
 fn missing_origins_are_refused() {
     let err = refused(&CorsConfig::default());
-    assert_error(&err, "allow_origins", None, "(missing)", PolicyErrorKind::MissingOrigins);
+    assert_error(
+        &err,
+        "allow_origins",
+        None,
+        "(missing)",
+        PolicyErrorKind::MissingOrigins,
+    );
 }
 
 // --- allow_methods -----------------------------------------------------------
@@ -285,7 +332,13 @@ fn invalid_methods_are_refused() {
         allow_methods: Some(vec![]),
         ..origins(&["https://app.example.com"])
     });
-    assert_error(&err, "allow_methods", None, "[]", PolicyErrorKind::EmptyMethods);
+    assert_error(
+        &err,
+        "allow_methods",
+        None,
+        "[]",
+        PolicyErrorKind::EmptyMethods,
+    );
     // Case is kept: `patch` is a method of its own (R1, R21).
     let policy = accepted(&CorsConfig {
         allow_methods: strings(&["GET", "patch", "X-CUSTOM"]),
@@ -341,7 +394,13 @@ fn invalid_header_names_are_refused_in_allow_headers_and_expose_headers() {
                 config.expose_headers = list;
             }
             let err = refused(&config);
-            assert_error(&err, key, Some(1), name, PolicyErrorKind::InvalidHeaderName(name.into()));
+            assert_error(
+                &err,
+                key,
+                Some(1),
+                name,
+                PolicyErrorKind::InvalidHeaderName(name.into()),
+            );
         }
     }
 }
@@ -353,7 +412,13 @@ fn set_cookie_is_refused_in_expose_headers() {
             expose_headers: strings(&["x-request-id", name]),
             ..origins(&["https://app.example.com"])
         });
-        assert_error(&err, "expose_headers", Some(1), name, PolicyErrorKind::ExposeSetCookie);
+        assert_error(
+            &err,
+            "expose_headers",
+            Some(1),
+            name,
+            PolicyErrorKind::ExposeSetCookie,
+        );
     }
 }
 
@@ -387,7 +452,13 @@ fn max_age_outside_minus_one_to_one_day_is_refused() {
             max_age: Some(secs),
             ..origins(&["https://app.example.com"])
         });
-        assert_error(&err, "max_age", None, &secs.to_string(), PolicyErrorKind::MaxAgeOutOfRange);
+        assert_error(
+            &err,
+            "max_age",
+            None,
+            &secs.to_string(),
+            PolicyErrorKind::MaxAgeOutOfRange,
+        );
     }
     for secs in [-1, 0, 600, 7_200, 86_400] {
         let policy = accepted(&CorsConfig {
@@ -396,7 +467,12 @@ fn max_age_outside_minus_one_to_one_day_is_refused() {
         });
         assert_eq!(policy.max_age(), Some(secs));
         let warned = policy.warnings().iter().any(|w| w.key == "max_age");
-        assert_eq!(warned, secs > 7_200, "max_age = {secs}: {:?}", policy.warnings());
+        assert_eq!(
+            warned,
+            secs > 7_200,
+            "max_age = {secs}: {:?}",
+            policy.warnings()
+        );
     }
     // Above Chromium's cap: loads, with a warning naming the key and value.
     let policy = accepted(&CorsConfig {
@@ -433,7 +509,9 @@ fn preflight_status_other_than_200_or_204_is_refused() {
         assert_eq!(policy.preflight_status().as_u16(), status);
     }
     assert_eq!(
-        accepted(&origins(&["https://app.example.com"])).preflight_status().as_u16(),
+        accepted(&origins(&["https://app.example.com"]))
+            .preflight_status()
+            .as_u16(),
         204
     );
 }
@@ -443,10 +521,22 @@ fn preflight_status_other_than_200_or_204_is_refused() {
 #[test]
 fn unknown_keys_are_refused_when_reading_toml() {
     for (toml_text, key) in [
-        ("allow_origin = [\"https://app.example.com\"]", "allow_origin"),
-        ("allow_origins = [\"https://a.example.com\"]\nalow_credentials = true", "alow_credentials"),
-        ("allow_origins = [\"https://a.example.com\"]\nmaxAge = 5", "maxAge"),
-        ("allow_origins = [\"https://a.example.com\"]\ndangerously_allow_everything = true", "dangerously_allow_everything"),
+        (
+            "allow_origin = [\"https://app.example.com\"]",
+            "allow_origin",
+        ),
+        (
+            "allow_origins = [\"https://a.example.com\"]\nalow_credentials = true",
+            "alow_credentials",
+        ),
+        (
+            "allow_origins = [\"https://a.example.com\"]\nmaxAge = 5",
+            "maxAge",
+        ),
+        (
+            "allow_origins = [\"https://a.example.com\"]\ndangerously_allow_everything = true",
+            "dangerously_allow_everything",
+        ),
     ] {
         let err = toml::from_str::<CorsConfig>(toml_text).expect_err(toml_text);
         let message = err.to_string();
@@ -522,5 +612,9 @@ fn every_error_is_reported_at_once() {
 
 fn kind_name(kind: &PolicyErrorKind) -> String {
     let debug = format!("{kind:?}");
-    debug.split(['(', ' ']).next().unwrap_or_default().to_string()
+    debug
+        .split(['(', ' '])
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }

@@ -82,10 +82,32 @@ fn reference_listed(patterns: &[OriginPattern], origin: &str) -> bool {
 
 const SCHEMES: [&str; 6] = ["https", "https", "http", "HTTPS", "wss", "ftp"];
 const LABELS: [&str; 22] = [
-    "example", "example", "com", "com", "a", "b", "evil", "foo", "co", "uk", "localhost",
-    "xn--bcher-kva", "1", "a-b", "-a", "A", "Example", "a_b", "%60", "", "bücher", "x",
+    "example",
+    "example",
+    "com",
+    "com",
+    "a",
+    "b",
+    "evil",
+    "foo",
+    "co",
+    "uk",
+    "localhost",
+    "xn--bcher-kva",
+    "1",
+    "a-b",
+    "-a",
+    "A",
+    "Example",
+    "a_b",
+    "%60",
+    "",
+    "bücher",
+    "x",
 ];
-const PORTS: [&str; 10] = ["", "", "", ":443", ":80", ":8443", ":3000", ":0443", ":", ":65536"];
+const PORTS: [&str; 10] = [
+    "", "", "", ":443", ":80", ":8443", ":3000", ":0443", ":", ":65536",
+];
 const HOSTS: [&str; 5] = ["127.0.0.1", "[::1]", "0x7f.1", "10.0.0.1", "[0:0::1]"];
 
 fn host() -> impl Strategy<Value = String> {
@@ -206,7 +228,10 @@ fn reference_parse(lines: &[String]) -> Result<Vec<String>, HeaderListError> {
             if name.is_empty() {
                 continue;
             }
-            if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            {
                 return Err(HeaderListError::InvalidName);
             }
             if names.len() == MAX_REQUEST_HEADER_NAMES {
@@ -221,7 +246,19 @@ fn reference_parse(lines: &[String]) -> Result<Vec<String>, HeaderListError> {
 fn header_item() -> impl Strategy<Value = String> {
     (
         select(&["", "", " ", "\t", "  "][..]),
-        select(&["content-type", "Content-Type", "X-A", "x-b", "authorization", "", "", "a!#$%&'*+-.^_`|~z", "X"][..]),
+        select(
+            &[
+                "content-type",
+                "Content-Type",
+                "X-A",
+                "x-b",
+                "authorization",
+                "",
+                "",
+                "a!#$%&'*+-.^_`|~z",
+                "X",
+            ][..],
+        ),
         select(&["", "", " ", "\t "][..]),
     )
         .prop_map(|(a, n, b)| format!("{a}{n}{b}"))
@@ -289,7 +326,15 @@ fn policies() -> Vec<Policy> {
         .unwrap()
     };
     vec![
-        table(&["https://app.example.com", "https://*.example.com", "http://localhost:*"], &["content-type", "x-a"], true),
+        table(
+            &[
+                "https://app.example.com",
+                "https://*.example.com",
+                "http://localhost:*",
+            ],
+            &["content-type", "x-a"],
+            true,
+        ),
         table(&["*"], &["*"], false),
         table(&["https://app.example.com"], &["*", "authorization"], true),
     ]

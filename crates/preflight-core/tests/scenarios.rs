@@ -61,7 +61,8 @@ expose_headers = ["x-request-id", "X-Total-Count"]
 "#;
 
 const APP: &str = "https://app.example.com";
-const VARY_PREFLIGHT: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+const VARY_PREFLIGHT: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 const ORIGIN: &str = "origin";
 const ACRM: &str = "access-control-request-method";
 const ACRH: &str = "access-control-request-headers";
@@ -94,6 +95,7 @@ fn rows() -> Vec<Row> {
     };
     let names_64 = leak(vec!["x-custom"; 64].join(","));
     let names_65 = leak(vec!["x-custom"; 65].join(","));
+    let other_65 = leak(vec!["x-other"; 65].join(","));
     let bytes_4096 = leak("x".repeat(4096));
     let bytes_4097 = leak("x".repeat(4097));
     let half_4k = leak("x".repeat(2100));
@@ -517,6 +519,28 @@ fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
+            pins: "a malformed list is refused as malformed even after a name that is not allowed",
+            policy: CREDS,
+            route: None,
+            method: "OPTIONS",
+            request: creds_preflight("PUT", Some("x-other, bad name")),
+            upstream: vec![],
+            kind: "PreflightRefused(request_headers_invalid)",
+            status: Some(403),
+            headers: vec![("vary", "Origin")],
+        },
+        Row {
+            pins: "DESIGN ACRH bounds: over 64 names wins over a name that is not allowed",
+            policy: CREDS,
+            route: None,
+            method: "OPTIONS",
+            request: creds_preflight("PUT", Some(other_65)),
+            upstream: vec![],
+            kind: "PreflightRefused(request_headers_too_many)",
+            status: Some(403),
+            headers: vec![("vary", "Origin")],
+        },
+        Row {
             pins: "DESIGN 'Preflight refused': disallowed origin, 403, no CORS headers (upstream ones stripped)",
             policy: CREDS,
             route: None,
@@ -786,9 +810,12 @@ fn listing(map: &HeaderMap) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = map
         .keys()
         .flat_map(|name| {
-            map.get_all(name)
-                .iter()
-                .map(move |v| (name.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            map.get_all(name).iter().map(move |v| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -830,7 +857,10 @@ fn scenario_table() {
             let mut expected_fresh = listing(&fresh);
             expected_fresh.extend(listing(&upstream_stripped));
             expected_fresh.sort_by(|a, b| a.0.cmp(&b.0));
-            assert_eq!(expected_fresh, got_headers, "row {i}: write and apply differ");
+            assert_eq!(
+                expected_fresh, got_headers,
+                "row {i}: write and apply differ"
+            );
         }
 
         if (got_kind.as_str(), got_status, &got_headers) != (row.kind, row.status, &want_headers) {
@@ -840,7 +870,13 @@ fn scenario_table() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} rows failed:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
     assert!(rows.len() >= 40, "{} rows", rows.len());
 }
 
@@ -855,7 +891,11 @@ fn refusals_name_what_was_refused() {
             Refusal::MethodNotAllowed("patch".into()),
         ),
         (
-            vec![(ORIGIN, APP), (ACRM, "GET"), (ACRH, "content-type, X-Other")],
+            vec![
+                (ORIGIN, APP),
+                (ACRM, "GET"),
+                (ACRH, "content-type, X-Other"),
+            ],
             Refusal::HeaderNotAllowed("x-other".into()),
         ),
         (

@@ -5,26 +5,18 @@
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use preflight_core::browser::{
-    drive, BrowserRequest, CredentialsMode, Delivery, Profile, Report, SentRequest, ServerResponse,
-};
-use preflight_core::Origin;
-use preflight_tower::CorsOutcome;
-use url::Url;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
+use preflight_core::browser::CredentialsMode;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::body::{self, GatewayBody};
 use crate::config::{RouteCorsPolicy, RouteSource};
-use crate::proxy::ConnInfo;
-use crate::router::Mode;
+pub use crate::explain::{parse_header_lines, ExplainQuery, Explanation};
 use crate::server::{serve_plain, Gateway};
 
 /// Serve the admin endpoints until shutdown.
@@ -85,170 +77,6 @@ pub async fn handle<B>(gateway: &Gateway, req: Request<B>) -> Response<GatewayBo
             "text/plain",
             "not found: try /, /metrics, /healthz, /readyz\n".into(),
         ),
-    }
-}
-
-/// The "explain" form's input: what a page on `origin` would send.
-#[derive(Debug, Clone)]
-pub struct ExplainQuery {
-    /// Path (and query) on the gateway.
-    pub path: String,
-    /// The page's origin.
-    pub origin: String,
-    pub method: String,
-    /// Request headers the script sets. A header written without a value in
-    /// the form gets a stand-in one (`application/json` for content-type).
-    pub headers: Vec<(String, String)>,
-    pub credentials: CredentialsMode,
-    pub profile: Profile,
-}
-
-impl Default for ExplainQuery {
-    fn default() -> Self {
-        ExplainQuery {
-            path: String::new(),
-            origin: String::new(),
-            method: "GET".into(),
-            headers: Vec::new(),
-            credentials: CredentialsMode::SameOrigin,
-            profile: Profile::Chromium,
-        }
-    }
-}
-
-impl ExplainQuery {
-    fn from_query(q: &str) -> ExplainQuery {
-        let mut out = ExplainQuery::default();
-        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
-            match &*k {
-                "path" => out.path = v.trim().to_string(),
-                "origin" => out.origin = v.trim().to_string(),
-                "method" if !v.trim().is_empty() => out.method = v.trim().to_string(),
-                "headers" => out.headers = parse_header_lines(&v),
-                "credentials" if v == "on" || v == "include" || v == "true" => {
-                    out.credentials = CredentialsMode::Include
-                }
-                "profile" if v == "spec" => out.profile = Profile::Spec,
-                _ => {}
-            }
-        }
-        out
-    }
-
-    fn headers_text(&self) -> String {
-        self.headers
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-/// `Name: value` lines (or bare names) as the form's textarea holds them.
-pub fn parse_header_lines(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|line| match line.split_once(':') {
-            Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
-            None if line.eq_ignore_ascii_case("content-type") => {
-                (line.to_string(), "application/json".to_string())
-            }
-            None => (line.to_string(), "1".to_string()),
-        })
-        .collect()
-}
-
-/// What the gateway answers to a page's request, and what a browser then does.
-#[derive(Debug, Clone)]
-pub struct Explanation {
-    /// The route pattern the path matched, if any.
-    pub route: Option<String>,
-    /// The matched route's index in the configuration's route list.
-    pub route_index: Option<usize>,
-    /// The gateway's CORS decision for each request of the report, in order.
-    pub outcomes: Vec<Option<CorsOutcome>>,
-    /// The browser's account: each request, the gateway's answer, the verdict.
-    pub report: Report,
-}
-
-impl Gateway {
-    /// The gateway's own origin, as a page would address it: its first listen
-    /// address.
-    pub fn origin(&self) -> String {
-        let config = self.config();
-        let scheme = if config.server.tls.is_some() { "https" } else { "http" };
-        match config.server.listen.first() {
-            Some(addr) => format!("{scheme}://{addr}"),
-            None => format!("{scheme}://127.0.0.1"),
-        }
-    }
-
-    /// Run a page's request through the current table, as a browser would
-    /// (the browser side is `preflight_core::browser`, the server side the
-    /// gateway's real layers with a stand-in for the upstream). An `Err` is a
-    /// query that cannot be run (a bad origin or path).
-    pub async fn explain(&self, q: &ExplainQuery) -> Result<Explanation, String> {
-        let table = self.table();
-        let path_only = q.path.split('?').next().unwrap_or_default();
-        let route = table.lookup(path_only).map(|e| e.route.path.clone());
-        let outcomes: Arc<Mutex<Vec<Option<CorsOutcome>>>> = Arc::default();
-        let origin = Origin::from_url_str(&q.origin)
-            .map_err(|e| format!("origin {:?}: {e}", q.origin))?;
-        if !q.path.starts_with('/') {
-            return Err(format!("path {:?}: write a path that starts with /", q.path));
-        }
-        let url = Url::parse(&format!("{}{}", self.origin(), q.path))
-            .map_err(|e| format!("path {:?}: {e}", q.path))?;
-        let mut req = BrowserRequest::new(origin, url)
-            .method(q.method.clone())
-            .credentials(q.credentials);
-        for (k, v) in &q.headers {
-            req = req.header(k.clone(), v.clone());
-        }
-        let conn = ConnInfo {
-            remote: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tls: false,
-        };
-        let driven = drive(&req, q.profile, |sent: &SentRequest| {
-            let table = table.clone();
-            let outcomes = outcomes.clone();
-            let mut b = Request::builder()
-                .method(sent.method.as_str())
-                .uri(match sent.url.query() {
-                    Some(query) => format!("{}?{query}", sent.url.path()),
-                    None => sent.url.path().to_string(),
-                });
-            for (k, v) in &sent.headers {
-                b = b.header(k.as_str(), v.as_str());
-            }
-            let built = b.body(body::empty());
-            async move {
-                let req = built.map_err(|e| format!("the request cannot be built: {e}"))?;
-                let (res, _) = table.dispatch(req, conn, Mode::Explain).await;
-                if let Ok(mut o) = outcomes.lock() {
-                    o.push(res.extensions().get::<CorsOutcome>().cloned());
-                }
-                let headers = res
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                    .collect();
-                Ok::<_, String>(Delivery::Answered(ServerResponse {
-                    status: res.status().as_u16(),
-                    headers,
-                }))
-            }
-        })
-        .await?;
-        let route_index = table.route_index(path_only);
-        let outcomes = outcomes.lock().map(|o| o.clone()).unwrap_or_default();
-        Ok(Explanation {
-            route,
-            route_index,
-            outcomes,
-            report: Report::from_driven(&driven),
-        })
     }
 }
 

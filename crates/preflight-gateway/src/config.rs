@@ -347,6 +347,8 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// The file it was read from, when it came from a file.
     pub path: Option<PathBuf>,
+    /// The text it was read from, and the name used in messages.
+    pub source: Arc<SourceFile>,
     /// Warnings found while loading.
     pub warnings: Vec<Problem>,
 }
@@ -625,6 +627,7 @@ impl Validator {
             default_cors,
             routes,
             path: None,
+            source: self.source.clone(),
             warnings: Vec::new(),
         })
     }

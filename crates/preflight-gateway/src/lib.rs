@@ -21,6 +21,7 @@
 pub mod admin;
 pub mod body;
 pub mod config;
+pub mod explain;
 pub mod metrics;
 pub mod openapi;
 pub mod proxy;

@@ -562,7 +562,11 @@ async fn admin_endpoints_and_explain() {
         None,
     )
     .await;
-    assert!(page.contains("the preflight allows this request") || page.contains("script can read the response"), "{page}");
+    assert!(
+        page.contains("the preflight allows this request")
+            || page.contains("script can read the response"),
+        "{page}"
+    );
     assert!(page.contains("class=ok"), "{page}");
     let e = g
         .gateway()
@@ -577,7 +581,10 @@ async fn admin_endpoints_and_explain() {
         .unwrap();
     assert!(!e.report.is_allowed());
     assert_eq!(e.report.preflight.status, Some(403));
-    assert_eq!(e.report.reason.as_deref(), Some("PreflightMissingAllowOriginHeader"));
+    assert_eq!(
+        e.report.reason.as_deref(),
+        Some("PreflightMissingAllowOriginHeader")
+    );
     assert_eq!(e.route.as_deref(), Some("/api/{*rest}"));
     assert_eq!(up.seen.hits.load(Ordering::SeqCst), 0);
     g.shutdown().await;

@@ -26,14 +26,26 @@ fn now<F: Future>(f: F) -> F::Output {
     }
 }
 
-fn inner() -> impl Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible, Future: Send> + Clone {
-    service_fn(|_req: Request<Full<Bytes>>| async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) })
+fn inner() -> impl Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future: Send,
+> + Clone {
+    service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    })
 }
 
 fn preflight_layer() -> preflight_tower::CorsLayer {
     preflight_tower::CorsLayer::from_config(&CorsConfig {
         allow_origins: Some(vec![APP.into(), "https://admin.example.com".into()]),
-        allow_methods: Some(vec!["GET".into(), "POST".into(), "PUT".into(), "DELETE".into()]),
+        allow_methods: Some(vec![
+            "GET".into(),
+            "POST".into(),
+            "PUT".into(),
+            "DELETE".into(),
+        ]),
         allow_headers: Some(vec!["content-type".into(), "authorization".into()]),
         expose_headers: Some(vec!["x-request-id".into()]),
         allow_credentials: Some(true),
@@ -77,10 +89,14 @@ fn actual() -> Request<Full<Bytes>> {
         .expect("valid request")
 }
 
+type MakeRequest = fn() -> Request<Full<Bytes>>;
+
 fn bench(c: &mut Criterion) {
-    let cases: [(&str, fn() -> Request<Full<Bytes>>); 3] = [
+    let cases: [(&str, MakeRequest); 3] = [
         ("allowed preflight", || preflight(APP)),
-        ("refused preflight (origin)", || preflight("https://evil.example.net")),
+        ("refused preflight (origin)", || {
+            preflight("https://evil.example.net")
+        }),
         ("allowed actual request", actual),
     ];
     for (name, make) in cases {

@@ -41,9 +41,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new()
         .route(
             "/api/todos",
-            get(list)
-                .post(create)
-                .layer(cors.clone().with_methods(MethodSet::parse(&["GET", "POST"])?)),
+            get(list).post(create).layer(
+                cors.clone()
+                    .with_methods(MethodSet::parse(&["GET", "POST"])?),
+            ),
         )
         .route(
             "/api/todos/{id}",
@@ -54,7 +55,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
 
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("axum API with preflight CORS on http://{}", listener.local_addr()?);
+    println!(
+        "axum API with preflight CORS on http://{}",
+        listener.local_addr()?
+    );
     axum::serve(listener, app).await?;
     Ok(())
 }

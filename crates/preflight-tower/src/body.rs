@@ -70,7 +70,9 @@ where
     fn size_hint(&self) -> SizeHint {
         match self {
             CorsBody::Inner { body } => body.size_hint(),
-            CorsBody::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            CorsBody::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
         }
     }
 }

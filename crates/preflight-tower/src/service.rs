@@ -26,9 +26,7 @@ pub enum CorsOutcome {
         reason: Option<Refusal>,
     },
     /// An actual CORS request.
-    Actual {
-        allowed: bool,
-    },
+    Actual { allowed: bool },
 }
 
 /// The CORS middleware. Build it with [`CorsLayer`].
@@ -113,7 +111,10 @@ where
                 on_disallowed: OnDisallowedOrigin::Reject,
             } => {
                 let body = if debug {
-                    CorsBody::full(format!("CORS request refused: {}\n", Refusal::OriginNotAllowed))
+                    CorsBody::full(format!(
+                        "CORS request refused: {}\n",
+                        Refusal::OriginNotAllowed
+                    ))
                 } else {
                     CorsBody::empty()
                 };
@@ -139,7 +140,8 @@ where
                     if req.method() == Method::OPTIONS && !route.contains(&Method::OPTIONS) {
                         let mut res = Response::new(CorsBody::empty());
                         *res.status_mut() = StatusCode::NO_CONTENT;
-                        res.headers_mut().insert(ALLOW, route.header_value().clone());
+                        res.headers_mut()
+                            .insert(ALLOW, route.header_value().clone());
                         decision.apply(res.headers_mut());
                         res.extensions_mut().insert(outcome);
                         return ResponseFuture::ready(res);

@@ -31,7 +31,8 @@ fn config() -> CorsConfig {
 fn app(
     status: StatusCode,
     calls: Arc<AtomicUsize>,
-) -> impl Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible> + Clone {
+) -> impl Service<Request<Full<Bytes>>, Response = Response<Full<Bytes>>, Error = Infallible> + Clone
+{
     service_fn(move |_req: Request<Full<Bytes>>| {
         calls.fetch_add(1, Ordering::SeqCst);
         async move {
@@ -65,7 +66,9 @@ struct Row {
 async fn run(layer: &CorsLayer, row: &Row) {
     let calls = Arc::new(AtomicUsize::new(0));
     let layer = match row.route {
-        Some(methods) => layer.clone().with_methods(MethodSet::parse(methods).unwrap()),
+        Some(methods) => layer
+            .clone()
+            .with_methods(MethodSet::parse(methods).unwrap()),
         None => layer.clone(),
     };
     let svc = layer.layer(app(row.inner_status, calls.clone()));
@@ -125,7 +128,10 @@ async fn scenarios_with_credentials() {
             expect: &[
                 ("access-control-allow-origin", &[APP]),
                 ("access-control-allow-credentials", &["true"]),
-                ("access-control-allow-methods", &["GET, HEAD, POST, PUT, PATCH, DELETE"]),
+                (
+                    "access-control-allow-methods",
+                    &["GET, HEAD, POST, PUT, PATCH, DELETE"],
+                ),
                 ("access-control-allow-headers", &["content-type"]),
                 ("access-control-max-age", &["600"]),
                 (
@@ -213,7 +219,10 @@ async fn scenarios_with_credentials() {
             status: StatusCode::NO_CONTENT,
             expect: &[
                 ("access-control-allow-origin", &["https://a.b.example.org"]),
-                ("access-control-allow-headers", &["content-type,authorization"]),
+                (
+                    "access-control-allow-headers",
+                    &["content-type,authorization"],
+                ),
             ],
             reaches_inner: false,
             outcome: PREFLIGHT_OK,
@@ -239,7 +248,8 @@ async fn scenarios_with_credentials() {
             },
         },
         Row {
-            name: "DESIGN: OPTIONS without ACRM is ordinary: 204 + Allow on a route without OPTIONS",
+            name:
+                "DESIGN: OPTIONS without ACRM is ordinary: 204 + Allow on a route without OPTIONS",
             method: "OPTIONS",
             headers: &[("origin", APP)],
             route: Some(&["GET", "PUT"]),
@@ -363,7 +373,10 @@ async fn scenarios_wildcard_without_credentials() {
             expect: &[
                 ("access-control-allow-origin", &["*"]),
                 ("access-control-allow-headers", &["x-anything"]),
-                ("vary", &["Access-Control-Request-Method, Access-Control-Request-Headers"]),
+                (
+                    "vary",
+                    &["Access-Control-Request-Method, Access-Control-Request-Headers"],
+                ),
             ],
             reaches_inner: false,
             outcome: PREFLIGHT_OK,
@@ -408,9 +421,16 @@ async fn reject_mode_and_debug_body() {
         .unwrap();
     let res = svc.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "a rejected request never reaches the app");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "a rejected request never reaches the app"
+    );
     let body = res.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(&body[..], b"CORS request refused: the origin is not in allow_origins\n");
+    assert_eq!(
+        &body[..],
+        b"CORS request refused: the origin is not in allow_origins\n"
+    );
 
     let req = Request::options("/")
         .header("origin", APP)

@@ -13,7 +13,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use preflight_core::browser::{
-    drive, BrowserRequest, CredentialsMode, Delivery, ExchangeKind, Profile, SentRequest, ServerResponse,
+    drive, BrowserRequest, CredentialsMode, Delivery, ExchangeKind, Profile, SentRequest,
+    ServerResponse,
 };
 use preflight_core::Origin;
 use url::Url;
@@ -142,7 +143,10 @@ pub async fn run(args: CheckArgs) -> ExitCode {
         }
         Err(message) => {
             if args.json {
-                println!("{}", serde_json::json!({"verdict": "error", "message": message}));
+                println!(
+                    "{}",
+                    serde_json::json!({"verdict": "error", "message": message})
+                );
             } else {
                 eprintln!("error: {message}");
             }
@@ -151,14 +155,26 @@ pub async fn run(args: CheckArgs) -> ExitCode {
     }
 }
 
-type HttpsClient = Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
+type HttpsClient = Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
 
 async fn check(args: &CheckArgs) -> Result<Report, String> {
     let url = Url::parse(&args.url).map_err(|e| format!("{:?} is not a URL: {e}", args.url))?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(format!("{:?}: only http and https URLs can be checked", args.url));
+        return Err(format!(
+            "{:?}: only http and https URLs can be checked",
+            args.url
+        ));
     }
-    let req = browser_request(&args.origin, url, &args.method, &args.headers, args.credentials)?;
+    let req = browser_request(
+        &args.origin,
+        url,
+        &args.method,
+        &args.headers,
+        args.credentials,
+    )?;
     // fetch() sends any header value without NUL, CR or LF (the plan refuses
     // those, as fetch() does), but the `http` crate refuses the other control
     // bytes too: say so before anything is sent, not after the preflight.
@@ -199,7 +215,8 @@ async fn check(args: &CheckArgs) -> Result<Report, String> {
                 ExchangeKind::Actual => args.data.clone().map(Bytes::from),
                 ExchangeKind::Preflight => None,
             };
-            let (status, headers) = send(client, &sent.method, &sent.url, &headers, body, timeout).await?;
+            let (status, headers) =
+                send(client, &sent.method, &sent.url, &headers, body, timeout).await?;
             Ok::<_, String>(Delivery::Answered(ServerResponse { status, headers }))
         }
     })
@@ -221,9 +238,9 @@ async fn check(args: &CheckArgs) -> Result<Report, String> {
             ));
         }
         if !plan.cross_origin {
-            report
-                .context
-                .push("note: the page and the URL are same-origin: CORS does not apply".to_string());
+            report.context.push(
+                "note: the page and the URL are same-origin: CORS does not apply".to_string(),
+            );
         }
     }
     Ok(report)
@@ -244,7 +261,10 @@ fn client(cacert: Option<&std::path::Path>) -> Result<HttpsClient, String> {
             added += 1;
         }
         if added == 0 {
-            return Err(format!("--cacert {}: no PEM certificate in the file", path.display()));
+            return Err(format!(
+                "--cacert {}: no PEM certificate in the file",
+                path.display()
+            ));
         }
     }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
@@ -277,7 +297,10 @@ async fn send(
     }
     let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
     if !has("user-agent") {
-        builder = builder.header("user-agent", concat!("preflight-check/", env!("CARGO_PKG_VERSION")));
+        builder = builder.header(
+            "user-agent",
+            concat!("preflight-check/", env!("CARGO_PKG_VERSION")),
+        );
     }
     if !has("sec-fetch-mode") {
         builder = builder.header("sec-fetch-mode", "cors");
@@ -295,7 +318,12 @@ async fn send(
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     // Read (and drop) the body so that the connection can be reused.
     let _ = tokio::time::timeout(timeout, response.into_body().collect()).await;

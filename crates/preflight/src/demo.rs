@@ -19,6 +19,8 @@ use http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use preflight_core::browser::CredentialsMode;
+use preflight_gateway::admin::{parse_header_lines, ExplainQuery};
 use preflight_gateway::body::{boxed, GatewayBody};
 use preflight_gateway::server::{bind, serve_plain};
 use preflight_gateway::{Config, Gateway};
@@ -143,9 +145,20 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             .replace("__DASHBOARD__", &dashboard)
             .replace("__APP__", &format!("http://{app_addr}")),
     );
+    let explainer = running.gateway().clone();
+    let app_origin = format!("http://{app_addr}");
     let app_service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let page = page.clone();
-        async move { Ok::<_, Infallible>(serve_page(&req, page)) }
+        let explainer = explainer.clone();
+        let app_origin = app_origin.clone();
+        async move {
+            if req.uri().path() == "/explain" {
+                return Ok::<_, Infallible>(
+                    explain(&explainer, &app_origin, req.uri().query().unwrap_or("")).await,
+                );
+            }
+            Ok::<_, Infallible>(serve_page(&req, page))
+        }
     });
     tokio::spawn(serve_plain(app_listener, stop_rx.clone(), app_service));
 
@@ -173,6 +186,41 @@ pub async fn run(args: DemoArgs) -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(1)
+}
+
+/// `/explain?path=&method=&headers=&credentials=`: what `preflight explain`
+/// says of the page's request (the page's own origin, so no CORS is involved).
+async fn explain(gateway: &Gateway, origin: &str, query: &str) -> Response<GatewayBody> {
+    let mut q = ExplainQuery {
+        origin: origin.to_string(),
+        ..ExplainQuery::default()
+    };
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*k {
+            "path" => q.path = v.into_owned(),
+            "method" if !v.is_empty() => q.method = v.into_owned(),
+            "headers" => q.headers = parse_header_lines(&v),
+            "credentials" if v == "include" => q.credentials = CredentialsMode::Include,
+            _ => {}
+        }
+    }
+    match gateway.explain(&q).await {
+        Ok(e) => json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "verdict": e.report.verdict,
+                "reason": e.report.reason,
+                "stage": e.report.stage,
+                "message": e.report.message,
+                "fix": e.report.fix,
+                "route": e.route,
+            }),
+        ),
+        Err(why) => json(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({"verdict": "error", "message": why}),
+        ),
+    }
 }
 
 fn serve_page(req: &Request<Incoming>, page: Bytes) -> Response<GatewayBody> {

@@ -77,7 +77,11 @@ pub fn preflight_reasons_text(plan: &RequestPlan) -> String {
 
 /// Run `req` as a browser would, sending each request through `transport`.
 /// A transport error (connection refused, say) ends the fetch with that error.
-pub async fn drive<T, Fut, E>(req: &BrowserRequest, profile: Profile, mut transport: T) -> Result<Driven, E>
+pub async fn drive<T, Fut, E>(
+    req: &BrowserRequest,
+    profile: Profile,
+    mut transport: T,
+) -> Result<Driven, E>
 where
     T: FnMut(&SentRequest) -> Fut,
     Fut: Future<Output = Result<Delivery, E>>,
@@ -165,7 +169,9 @@ where
                 status: 0,
                 exposed_headers: Vec::new(),
                 hidden_headers: Vec::new(),
-                notes: vec!["redirect mode `manual`: the page gets an opaque-redirect response".into()],
+                notes: vec![
+                    "redirect mode `manual`: the page gets an opaque-redirect response".into(),
+                ],
             }),
             Ok(RedirectOutcome::NotARedirect) => {
                 match check_actual(&current, response.status, &response.headers) {
@@ -249,7 +255,10 @@ mod tests {
 
     #[test]
     fn transport_errors_end_the_fetch() {
-        let err = now(drive(&put(), Profile::Chromium, |_| async { Err::<Delivery, _>("refused") })).unwrap_err();
+        let err = now(drive(&put(), Profile::Chromium, |_| async {
+            Err::<Delivery, _>("refused")
+        }))
+        .unwrap_err();
         assert_eq!(err, "refused");
     }
 }

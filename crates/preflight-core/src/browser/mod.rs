@@ -53,8 +53,8 @@ mod syntax;
 
 pub use actual::{check_actual, ActualOk, ResponseType};
 pub use cache::{CacheEntry, CacheItem, PreflightCache};
-pub use drive::{drive, preflight_reasons_text, Delivery, DriveOutcome, Driven, DrivenExchange};
 pub use check::{basic_exposed_headers, cors_check, cors_exposed_headers, Exposure};
+pub use drive::{drive, preflight_reasons_text, Delivery, DriveOutcome, Driven, DrivenExchange};
 pub use error::{Blocked, CorsError, NetError, Reason, Stage};
 pub use headers::{
     cors_unsafe_request_header_names, extract_header_list, get_header, header_pairs,
@@ -71,8 +71,8 @@ pub use preflight::{
     evaluate_preflight, parse_max_age, preflight_request_headers, MaxAge, MaxAgeSource, PreflightOk,
 };
 pub use profile::Profile;
-pub use report::{Leg, Report, ReportExchange};
 pub use redirect::{follow_redirect, RedirectHop, RedirectOutcome, MAX_REDIRECTS};
+pub use report::{Leg, Report, ReportExchange};
 pub use request::{
     plan, BrowserRequest, CredentialsMode, PreflightReason, RedirectMode, RequestMode, RequestPlan,
     Tainting,

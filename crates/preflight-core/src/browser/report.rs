@@ -95,7 +95,11 @@ impl Report {
                 url: e.request.url.to_string(),
                 request_headers: e.request.headers.clone(),
                 status: e.response.as_ref().map(|r| r.status),
-                response_headers: e.response.as_ref().map(|r| r.headers.clone()).unwrap_or_default(),
+                response_headers: e
+                    .response
+                    .as_ref()
+                    .map(|r| r.headers.clone())
+                    .unwrap_or_default(),
                 note: e.note.clone(),
             })
             .collect();
@@ -117,7 +121,11 @@ impl Report {
         }
     }
 
-    pub fn allowed(message: String, exchanges: Vec<ReportExchange>, exposed: Option<Vec<String>>) -> Report {
+    pub fn allowed(
+        message: String,
+        exchanges: Vec<ReportExchange>,
+        exposed: Option<Vec<String>>,
+    ) -> Report {
         let mut r = Report::base("allowed", message, exchanges);
         r.actual.exposed_headers = exposed;
         r
@@ -177,7 +185,11 @@ impl Report {
             out.push('\n');
         }
         for e in &self.exchanges {
-            let label = if e.kind == "preflight" { "preflight" } else { "request" };
+            let label = if e.kind == "preflight" {
+                "preflight"
+            } else {
+                "request"
+            };
             let _ = writeln!(out, "> {} {}   ({label})", e.method, e.url);
             if let Some(note) = &e.note {
                 let _ = writeln!(out, "    {note}");
@@ -230,7 +242,10 @@ impl Report {
 fn matters(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.starts_with("access-control-")
-        || matches!(n.as_str(), "vary" | "location" | "content-type" | "allow" | "set-cookie")
+        || matches!(
+            n.as_str(),
+            "vary" | "location" | "content-type" | "allow" | "set-cookie"
+        )
 }
 
 fn reason_phrase(status: u16) -> &'static str {

@@ -1,0 +1,390 @@
+//! `explain`: what the gateway answers to a page's request and what a browser
+//! then does, run in process through the gateway's real layers with a
+//! stand-in for the upstream (the browser side is `preflight_core::browser`).
+//! Used by `preflight explain`, the dashboard's form and the demo page.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use http::Request;
+use preflight_core::browser::{
+    drive, BrowserRequest, CredentialsMode, Delivery, Profile, Report, SentRequest, ServerResponse,
+};
+use preflight_core::{Origin, Refusal};
+use preflight_tower::CorsOutcome;
+use url::Url;
+
+use crate::body;
+use crate::config::{locate, Config, RouteCorsPolicy, RouteSource};
+use crate::proxy::ConnInfo;
+use crate::router::Mode;
+use crate::server::Gateway;
+
+/// The "explain" form's input: what a page on `origin` would send.
+#[derive(Debug, Clone)]
+pub struct ExplainQuery {
+    /// Path (and query) on the gateway.
+    pub path: String,
+    /// The page's origin.
+    pub origin: String,
+    pub method: String,
+    /// Request headers the script sets. A header written without a value in
+    /// the form gets a stand-in one (`application/json` for content-type).
+    pub headers: Vec<(String, String)>,
+    pub credentials: CredentialsMode,
+    pub profile: Profile,
+}
+
+impl Default for ExplainQuery {
+    fn default() -> Self {
+        ExplainQuery {
+            path: String::new(),
+            origin: String::new(),
+            method: "GET".into(),
+            headers: Vec::new(),
+            credentials: CredentialsMode::SameOrigin,
+            profile: Profile::Chromium,
+        }
+    }
+}
+
+impl ExplainQuery {
+    /// Read the dashboard form's query string.
+    pub fn from_query(q: &str) -> ExplainQuery {
+        let mut out = ExplainQuery::default();
+        for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+            match &*k {
+                "path" => out.path = v.trim().to_string(),
+                "origin" => out.origin = v.trim().to_string(),
+                "method" if !v.trim().is_empty() => out.method = v.trim().to_string(),
+                "headers" => out.headers = parse_header_lines(&v),
+                "credentials" if v == "on" || v == "include" || v == "true" => {
+                    out.credentials = CredentialsMode::Include
+                }
+                "profile" if v == "spec" => out.profile = Profile::Spec,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The headers as the form's textarea shows them.
+    pub fn headers_text(&self) -> String {
+        self.headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// `Name: value` lines (or bare names) as the form's textarea holds them.
+pub fn parse_header_lines(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| match line.split_once(':') {
+            Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+            None if line.eq_ignore_ascii_case("content-type") => {
+                (line.to_string(), "application/json".to_string())
+            }
+            None => (line.to_string(), "1".to_string()),
+        })
+        .collect()
+}
+
+/// What the gateway answers to a page's request, and what a browser then does.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The route pattern the path matched, if any.
+    pub route: Option<String>,
+    /// The matched route's index in the configuration's route list.
+    pub route_index: Option<usize>,
+    /// The gateway's CORS decision for each request of the report, in order.
+    pub outcomes: Vec<Option<CorsOutcome>>,
+    /// The browser's account: each request, the gateway's answer, the verdict.
+    /// When the configuration is the cause, its `fix` says what to change and
+    /// where (file, line, key).
+    pub report: Report,
+    /// The configuration part of the fix, alone.
+    pub config_fix: Option<String>,
+}
+
+impl Gateway {
+    /// The gateway's own origin, as a page would address it: its first listen
+    /// address.
+    pub fn origin(&self) -> String {
+        let config = self.config();
+        let scheme = if config.server.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        match config.server.listen.first() {
+            Some(addr) => format!("{scheme}://{addr}"),
+            None => format!("{scheme}://127.0.0.1"),
+        }
+    }
+
+    /// Run a page's request through the current table, as a browser would
+    /// (the browser side is `preflight_core::browser`, the server side the
+    /// gateway's real layers with a stand-in for the upstream). An `Err` is a
+    /// query that cannot be run (a bad origin or path).
+    pub async fn explain(&self, q: &ExplainQuery) -> Result<Explanation, String> {
+        let table = self.table();
+        let path_only = q.path.split('?').next().unwrap_or_default();
+        let route = table.lookup(path_only).map(|e| e.route.path.clone());
+        let outcomes: Arc<Mutex<Vec<Option<CorsOutcome>>>> = Arc::default();
+        let origin =
+            Origin::from_url_str(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?;
+        if !q.path.starts_with('/') {
+            return Err(format!(
+                "path {:?}: write a path that starts with /",
+                q.path
+            ));
+        }
+        let url = Url::parse(&format!("{}{}", self.origin(), q.path))
+            .map_err(|e| format!("path {:?}: {e}", q.path))?;
+        let mut req = BrowserRequest::new(origin, url)
+            .method(q.method.clone())
+            .credentials(q.credentials);
+        for (k, v) in &q.headers {
+            req = req.header(k.clone(), v.clone());
+        }
+        let conn = ConnInfo {
+            remote: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: false,
+        };
+        let driven = drive(&req, q.profile, |sent: &SentRequest| {
+            let table = table.clone();
+            let outcomes = outcomes.clone();
+            let mut b =
+                Request::builder()
+                    .method(sent.method.as_str())
+                    .uri(match sent.url.query() {
+                        Some(query) => format!("{}?{query}", sent.url.path()),
+                        None => sent.url.path().to_string(),
+                    });
+            for (k, v) in &sent.headers {
+                b = b.header(k.as_str(), v.as_str());
+            }
+            let built = b.body(body::empty());
+            async move {
+                let req = built.map_err(|e| format!("the request cannot be built: {e}"))?;
+                let (res, _) = table.dispatch(req, conn, Mode::Explain).await;
+                if let Ok(mut o) = outcomes.lock() {
+                    o.push(res.extensions().get::<CorsOutcome>().cloned());
+                }
+                let headers = res
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                Ok::<_, String>(Delivery::Answered(ServerResponse {
+                    status: res.status().as_u16(),
+                    headers,
+                }))
+            }
+        })
+        .await?;
+        let route_index = table.route_index(path_only);
+        let outcomes = outcomes.lock().map(|o| o.clone()).unwrap_or_default();
+        let mut explanation = Explanation {
+            route,
+            route_index,
+            outcomes,
+            report: Report::from_driven(&driven),
+            config_fix: None,
+        };
+        if !explanation.report.is_allowed() {
+            let config = &table.config;
+            let source = &config.source;
+            explanation.config_fix =
+                config_fix(&explanation, config, &source.path, &source.text, &q.origin);
+            if let Some(fix) = &explanation.config_fix {
+                explanation.report.fix = Some(fix.clone());
+            }
+            if let Some(refusal) = gateway_refusal(&explanation.outcomes) {
+                explanation.report.message = format!(
+                    "The gateway refused: {refusal}. The browser then reports: {}",
+                    explanation.report.message
+                );
+            }
+        }
+        Ok(explanation)
+    }
+}
+
+/// The last refusal the gateway's CORS layer made, if any.
+fn gateway_refusal(outcomes: &[Option<CorsOutcome>]) -> Option<Refusal> {
+    outcomes.iter().rev().flatten().find_map(|o| match o {
+        CorsOutcome::Preflight {
+            allowed: false,
+            reason,
+        } => reason.clone(),
+        _ => None,
+    })
+}
+
+pub fn source_name(source: &RouteSource) -> String {
+    match source {
+        RouteSource::Routes(i) => format!("[[routes]] #{}", i + 1),
+        RouteSource::OpenApi(i, file) => format!("[[openapi]] #{} from {}", i + 1, file.display()),
+    }
+}
+
+/// The dotted key prefix of a route's table in the file.
+fn route_key(source: &RouteSource) -> String {
+    match source {
+        RouteSource::Routes(i) => format!("routes[{i}]"),
+        RouteSource::OpenApi(i, _) => format!("openapi[{i}]"),
+    }
+}
+
+/// True when the file sets `route.cors.<key>` itself (otherwise the value is
+/// inherited from `[cors]`).
+fn route_sets(text: &str, route: &str, key: &str) -> bool {
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return false;
+    };
+    let (table, index) = match route.split_once('[') {
+        Some((t, rest)) => (
+            t,
+            rest.trim_end_matches(']')
+                .parse::<usize>()
+                .unwrap_or(usize::MAX),
+        ),
+        None => return false,
+    };
+    doc.get(table)
+        .and_then(|v| v.as_array())
+        .and_then(|a| a.get(index))
+        .and_then(|r| r.get("cors"))
+        .and_then(|c| c.as_table())
+        .is_some_and(|c| c.contains_key(key))
+}
+
+/// Where a CORS key in effect for this route is written.
+fn cors_key(text: &str, route: Option<&str>, key: &str) -> String {
+    match route {
+        Some(r) if route_sets(text, r, key) => format!("{r}.cors.{key}"),
+        _ => format!("cors.{key}"),
+    }
+}
+
+fn at(file: &Path, text: &str, key: &str) -> String {
+    match locate(text, key) {
+        Some((line, col)) => format!("{}:{line}:{col} `{key}`", file.display()),
+        None => format!("{} `{key}` (not in the file yet)", file.display()),
+    }
+}
+
+/// When the gateway's configuration is why the browser blocks, say what to
+/// change and where.
+fn config_fix(
+    e: &Explanation,
+    config: &Config,
+    file: &Path,
+    text: &str,
+    origin: &str,
+) -> Option<String> {
+    let route = e.route_index.and_then(|i| config.routes.get(i));
+    let route_prefix = route.map(|r| route_key(&r.source));
+    let rk = route_prefix.as_deref();
+    let refusal = e.outcomes.iter().rev().flatten().find_map(|o| match o {
+        CorsOutcome::Preflight {
+            allowed: false,
+            reason,
+        } => Some(reason.clone()),
+        CorsOutcome::Actual { allowed: false } => Some(Some(Refusal::OriginNotAllowed)),
+        _ => None,
+    });
+    let disabled = route.is_some_and(|r| matches!(r.cors, RouteCorsPolicy::Disabled));
+    if route.is_none() {
+        return Some(format!(
+            "no route matches this path: add a [[routes]] entry for it ({})",
+            at(file, text, "routes")
+        ));
+    }
+    if disabled {
+        let key = format!("{}.cors", rk.unwrap_or("routes"));
+        return Some(format!(
+            "this route has cors = false ({}): give it a cors table, or remove the line so it inherits [cors]",
+            at(file, text, &key)
+        ));
+    }
+    match refusal.flatten() {
+        Some(Refusal::OriginNotAllowed) => {
+            let key = cors_key(text, rk, "allow_origins");
+            Some(format!(
+                "add \"{origin}\" to allow_origins ({})",
+                at(file, text, &key)
+            ))
+        }
+        Some(Refusal::HeaderNotAllowed(h)) => {
+            let key = cors_key(text, rk, "allow_headers");
+            Some(format!(
+                "add \"{h}\" to allow_headers ({}), or stop sending it",
+                at(file, text, &key)
+            ))
+        }
+        Some(Refusal::AuthorizationNotListed) => {
+            let key = cors_key(text, rk, "allow_headers");
+            Some(format!(
+                "list \"authorization\" by name in allow_headers ({}): `*` never covers it",
+                at(file, text, &key)
+            ))
+        }
+        Some(Refusal::MethodNotAllowed(m)) => {
+            let on_route = route.is_some_and(|r| r.methods.contains_bytes(m.as_bytes()));
+            if on_route {
+                let key = cors_key(text, rk, "allow_methods");
+                Some(format!(
+                    "add \"{m}\" to allow_methods ({})",
+                    at(file, text, &key)
+                ))
+            } else {
+                let key = format!("{}.methods", rk.unwrap_or("routes"));
+                Some(format!(
+                    "the route has no {m}: add it to methods ({}) if the API really has it",
+                    at(file, text, &key)
+                ))
+            }
+        }
+        Some(Refusal::RequestHeaders(err)) => {
+            Some(format!("the request's header list is refused: {err}"))
+        }
+        Some(Refusal::InvalidRequestMethod) => {
+            Some("the request method is not a valid method name".to_string())
+        }
+        Some(Refusal::CorsDisabled) => {
+            let key = format!("{}.cors", rk.unwrap_or("routes"));
+            Some(format!(
+                "cross-origin access is off here ({})",
+                at(file, text, &key)
+            ))
+        }
+        None => {
+            // The gateway allowed it; the browser still blocks: credentials.
+            let policy_credentials = route.and_then(|r| match &r.cors {
+                RouteCorsPolicy::Enabled { policy, .. } => Some(policy.allows_credentials()),
+                RouteCorsPolicy::Disabled => None,
+            });
+            if policy_credentials == Some(false) {
+                let key = cors_key(text, rk, "allow_credentials");
+                Some(format!(
+                    "the page sends credentials but the policy does not allow them: set allow_credentials = true ({}) and list the origins explicitly, or fetch without credentials",
+                    at(file, text, &key)
+                ))
+            } else {
+                None
+            }
+        }
+    }
+}
