@@ -129,7 +129,8 @@ impl OriginMatcher {
         // exact origin: `_` or a trailing dot there is the admin's choice); only
         // the labels the wildcard stands for must be a DNS name.
         let mut rest = parts.host;
-        while let Some((left, label)) = rest.rsplit_once('.') {
+        while let Some(dot) = rfind_byte(rest, b'.') {
+            let (left, label) = (&rest[..dot], &rest[dot + 1..]);
             let Some(next) = node.children.get(label) else {
                 return false;
             };
@@ -222,8 +223,11 @@ struct OriginParts<'a> {
 /// Cut a serialized origin; `None` when it cannot be one (a port that is not
 /// canonical, such as a leading zero or the scheme's default written out).
 fn split_origin(origin: &str) -> Option<OriginParts<'_>> {
-    let (scheme, authority) = origin.split_once("://")?;
-    let scheme_len = scheme.len() + 3;
+    // A scheme holds no `:`, so the first one must start `://`.
+    let colon = origin.bytes().position(|b| b == b':')?;
+    let scheme = &origin[..colon];
+    let authority = origin[colon..].strip_prefix("://")?;
+    let scheme_len = colon + 3;
     let (host, port_str) = if authority.starts_with('[') {
         let close = authority.find(']')?;
         let (h, rest) = authority.split_at(close + 1);
@@ -232,8 +236,8 @@ fn split_origin(origin: &str) -> Option<OriginParts<'_>> {
             _ => (h, Some(rest.strip_prefix(':')?)),
         }
     } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        match rfind_byte(authority, b':') {
+            Some(i) => (&authority[..i], Some(&authority[i + 1..])),
             None => (authority, None),
         }
     };
@@ -263,6 +267,13 @@ fn split_origin(origin: &str) -> Option<OriginParts<'_>> {
         scheme_and_host: &origin[..scheme_len + host.len()],
         port,
     })
+}
+
+/// The last `byte` of `s` (an ASCII byte, so a char boundary), by a plain
+/// loop: `rsplit_once` with a char pattern costs hundreds of instructions on
+/// strings this short, and this runs once a label.
+fn rfind_byte(s: &str, byte: u8) -> Option<usize> {
+    s.bytes().rposition(|b| b == byte)
 }
 
 /// Lower-case letter-digit-hyphen labels, none empty: the only labels a

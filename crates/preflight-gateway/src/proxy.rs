@@ -190,6 +190,9 @@ pub async fn forward(
 
     let (mut parts, body) = res.into_parts();
     remove_hop_by_hop(&mut parts.headers);
+    // The upstream's HTTP version is its own hop's business: the client gets
+    // the gateway's (an HTTP/1.0 upstream must not turn the answer into 1.0).
+    parts.version = Version::default();
     (Response::from_parts(parts, body::boxed(body)), timing)
 }
 

@@ -651,3 +651,39 @@ async fn tls_with_alpn_h2_and_http1() {
     assert_eq!(seen["x-forwarded-proto"], "https");
     g.shutdown().await;
 }
+
+/// Regression: an HTTP/1.0 upstream (Python's http.server) made the gateway
+/// answer its client in HTTP/1.0.
+#[tokio::test]
+async fn an_http10_upstream_does_not_downgrade_the_client() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok")
+                    .await;
+            });
+        }
+    });
+    let g = gateway(BASE, up).await;
+    let mut s = tokio::net::TcpStream::connect(g.local_addrs()[0])
+        .await
+        .unwrap();
+    s.write_all(b"GET /api/users/1 HTTP/1.1\r\nhost: x\r\norigin: https://app.example.com\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("access-control-allow-origin: https://app.example.com"),
+        "{text}"
+    );
+    g.shutdown().await;
+}
