@@ -687,3 +687,47 @@ async fn an_http10_upstream_does_not_downgrade_the_client() {
     );
     g.shutdown().await;
 }
+
+/// The connect timeout: an upstream whose accept queue is full never completes
+/// the TCP handshake, so the gateway gives up after `connect_timeout` with a
+/// 504 that still carries the CORS headers.
+#[tokio::test]
+async fn connect_timeout_is_a_504_with_cors_headers() {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap(); // never accepts
+    let up = listener.local_addr().unwrap();
+    // Fill the accept queue so that further SYNs are dropped.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(
+            Duration::from_millis(100),
+            tokio::net::TcpStream::connect(up),
+        )
+        .await
+        {
+            Ok(Ok(s)) => held.push(s),
+            _ => break,
+        }
+    }
+    let g = gateway(BASE, up).await;
+    let c = client();
+    let started = std::time::Instant::now();
+    let (status, h, body) =
+        send(&c, "GET", url(&g, "/api/users/1"), &[("origin", APP)], None).await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        body.contains("did not accept the connection in time"),
+        "{body}"
+    );
+    assert_eq!(h["access-control-allow-origin"], APP);
+    // connect_timeout is 300 ms in BASE; upstream_timeout (400 ms) must not be what fired.
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    drop(held);
+    drop(listener);
+    g.shutdown().await;
+}

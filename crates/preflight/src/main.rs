@@ -26,11 +26,15 @@ enum Command {
     /// a second origin that calls it, and the dashboard. Prints the URLs.
     Demo(demo::DemoArgs),
     /// Run the gateway in front of your API, as the config file says.
-    #[command(after_help = "The file is checked at start (see `preflight lint`); an insecure or malformed one is refused. Reloads on SIGHUP and when the file changes: a bad file keeps the running configuration and says why (log, /metrics, dashboard). SIGTERM or SIGINT: stop accepting, finish requests in flight within [server] grace_period, then exit 0.")]
+    #[command(
+        after_help = "The file is checked at start (see `preflight lint`); an insecure or malformed one is refused. Reloads on SIGHUP and when the file changes: a bad file keeps the running configuration and says why (log, /metrics, dashboard). SIGTERM or SIGINT: stop accepting, finish requests in flight within [server] grace_period, then exit 0."
+    )]
     Serve(serve::ServeArgs),
     /// Check a config file; every problem points at its file, line and key.
     /// Exit 0 when it loads, 1 when it has errors.
-    #[command(after_help = "Refused at load: `*` with credentials; the `null` origin; wildcards over public suffixes (https://*.github.io); http:// origins with credentials (loopback excepted); malformed origins; forbidden methods and headers; set-cookie in expose_headers; max_age outside -1..86400; unknown keys; overlapping routes, routes without methods, bad upstream URLs. Warned: max_age above 7200 (Chromium's cap).")]
+    #[command(
+        after_help = "Refused at load: `*` with credentials; the `null` origin; wildcards over public suffixes (https://*.github.io); http:// origins with credentials (loopback excepted); malformed origins; forbidden methods and headers; set-cookie in expose_headers; max_age outside -1..86400; unknown keys; overlapping routes, routes without methods, bad upstream URLs. Warned: max_age above 7200 (Chromium's cap)."
+    )]
     Lint(lint::LintArgs),
     /// Offline: what the gateway with this config answers to a request, and what
     /// a browser then does. Exit 0 allowed, 1 blocked, 2 error.

@@ -31,7 +31,9 @@ async fn check_over_https_with_a_private_ca() {
     std::fs::write(dir.join("cert.pem"), ck.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem()).unwrap();
     let config = Config::parse(CONFIG, Path::new("tls.toml"), &dir).unwrap();
-    let running = preflight_gateway::start(Gateway::new(config)).await.unwrap();
+    let running = preflight_gateway::start(Gateway::new(config))
+        .await
+        .unwrap();
     let port = running.local_addrs()[0].port();
     let url = format!("https://localhost:{port}/api/users");
     let cacert = dir.join("cert.pem");
@@ -41,8 +43,21 @@ async fn check_over_https_with_a_private_ca() {
         let (url, cacert) = (url.clone(), cacert.clone());
         move || {
             Command::new(env!("CARGO_BIN_EXE_preflight"))
-                .args(["check", &url, "--origin", "https://app.example.com", "-X", "PUT"])
-                .args(["-H", "content-type: application/json", "--credentials", "include", "--json"])
+                .args([
+                    "check",
+                    &url,
+                    "--origin",
+                    "https://app.example.com",
+                    "-X",
+                    "PUT",
+                ])
+                .args([
+                    "-H",
+                    "content-type: application/json",
+                    "--credentials",
+                    "include",
+                    "--json",
+                ])
                 .arg("--cacert")
                 .arg(&cacert)
                 .output()
@@ -52,11 +67,19 @@ async fn check_over_https_with_a_private_ca() {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["verdict"], "allowed");
     assert_eq!(json["preflight"]["status"], 204);
-    assert_eq!(json["preflight"]["headers"]["access-control-allow-origin"], "https://app.example.com");
+    assert_eq!(
+        json["preflight"]["headers"]["access-control-allow-origin"],
+        "https://app.example.com"
+    );
     assert_eq!(json["actual"]["sent"], false);
 
     // Without the CA the certificate is not trusted: exit 2, and it says TLS.
