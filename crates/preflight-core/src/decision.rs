@@ -268,11 +268,11 @@ impl Policy {
     }
 
     fn check_request_header(&self, name: &[u8]) -> Result<(), Refusal> {
-        let mut buf = [0u8; 128];
         // Browsers send the names lower case (R5): look those up as they are.
         let listed = if !name.iter().any(u8::is_ascii_uppercase) {
             self.allow_headers.names.contains(name)
-        } else if name.len() <= buf.len() {
+        } else if name.len() <= 128 {
+            let mut buf = [0u8; 128];
             let lower = &mut buf[..name.len()];
             lower.copy_from_slice(name);
             lower.make_ascii_lowercase();

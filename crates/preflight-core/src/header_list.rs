@@ -134,10 +134,16 @@ where
                 canonical = false;
                 continue;
             }
-            if !name.iter().all(|&b| is_tchar(b)) {
+            // One pass for both questions: is it a token, is it lower case.
+            let (mut token, mut upper) = (true, false);
+            for &b in name {
+                token &= is_tchar(b);
+                upper |= b.is_ascii_uppercase();
+            }
+            if !token {
                 return Err(HeaderListError::InvalidName);
             }
-            if name.iter().any(u8::is_ascii_uppercase) {
+            if upper {
                 canonical = false;
             }
             if len == MAX_REQUEST_HEADER_NAMES {

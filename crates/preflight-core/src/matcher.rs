@@ -21,7 +21,9 @@ use crate::pattern::{OriginPattern, PortSpec};
 pub struct OriginMatcher {
     any: bool,
     null: bool,
-    exact: HashSet<Box<str>, FastHash>,
+    /// Serialized origins, as bytes: the common case is decided before any
+    /// UTF-8 check.
+    exact: HashSet<Box<[u8]>, FastHash>,
     /// `scheme://host` strings allowed on any port.
     any_port: HashSet<Box<str>, FastHash>,
     subdomains: LabelNode,
@@ -55,7 +57,7 @@ impl OriginMatcher {
                 OriginPattern::Any => m.any = true,
                 OriginPattern::Null => m.null = true,
                 OriginPattern::Exact(s) => {
-                    m.exact.insert(s.as_str().into());
+                    m.exact.insert(s.as_bytes().into());
                 }
                 OriginPattern::AnyPort { scheme, host } => {
                     m.any_port.insert(format!("{scheme}://{host}").into());
@@ -96,10 +98,7 @@ impl OriginMatcher {
     }
 
     fn matches_listed(&self, origin: &[u8]) -> bool {
-        let Ok(origin) = std::str::from_utf8(origin) else {
-            return false;
-        };
-        if origin == "null" {
+        if origin == b"null" {
             return self.null;
         }
         if self.exact.contains(origin) {
@@ -108,6 +107,9 @@ impl OriginMatcher {
         if self.any_port.is_empty() && self.subdomains.children.is_empty() {
             return false;
         }
+        let Ok(origin) = std::str::from_utf8(origin) else {
+            return false;
+        };
         let Some(parts) = split_origin(origin) else {
             return false;
         };

@@ -202,7 +202,10 @@ impl Gateway {
             report: Report::from_driven(&driven),
             config_fix: None,
         };
-        if !explanation.report.is_allowed() {
+        // A path no route matches gets the gateway's own 404, which a browser
+        // may well let the script read: the page still did not reach the API,
+        // so the fix (add a route) is given even when the verdict is allowed.
+        if !explanation.report.is_allowed() || explanation.route_index.is_none() {
             let config = &table.config;
             let source = &config.source;
             explanation.config_fix =

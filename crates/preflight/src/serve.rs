@@ -81,9 +81,16 @@ pub async fn run(args: ServeArgs) -> ExitCode {
         tracing::warn!("{w}");
     }
     let routes = config.routes.len();
-    let running = match preflight_gateway::start(Gateway::new(config)).await {
+    let gateway = Gateway::new(config);
+    // The SIGHUP handler goes in before the listeners open: a HUP sent once
+    // the gateway answers must reload it, never kill it (SIGHUP's default).
+    let reloader = preflight_gateway::reload::spawn(gateway.clone());
+    let running = match preflight_gateway::start(gateway).await {
         Ok(r) => r,
         Err(e) => {
+            if let Some(r) = reloader {
+                r.abort();
+            }
             eprintln!("error: {e}");
             return ExitCode::from(1);
         }
@@ -94,7 +101,6 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     if let Some(addr) = running.admin_addr() {
         tracing::info!("dashboard on http://{addr}/ (metrics at /metrics)");
     }
-    let reloader = preflight_gateway::reload::spawn(running.gateway().clone());
     stop_signal().await;
     tracing::info!("stop signal received");
     if let Some(r) = reloader {

@@ -1,0 +1,593 @@
+//! `preflight serve` as a user runs it: the real binary in front of a small
+//! upstream (a std `TcpListener` answering HTTP/1.1), spoken to over plain
+//! TCP. Preflights answered at the edge, CORS headers on proxied answers,
+//! SIGHUP reloads (good and bad), SIGTERM with a request in flight.
+//!
+//! Every spawned gateway is killed (by its own pid) when its guard drops.
+#![cfg(unix)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const APP: &str = "https://app.example.com";
+const NEW: &str = "https://new.example.com";
+
+/// How long anything may take before the test fails.
+const DEADLINE: Duration = Duration::from_secs(15);
+
+/// Call `f` until it returns `Some`, or fail after [`DEADLINE`].
+fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A directory for the configuration file, removed on drop.
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("preflight-serve-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the temporary directory");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The upstream: answers every request with `Access-Control-Allow-Origin: *`
+// of its own (which the gateway must replace); `/api/slow` answers after 1 s.
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+}
+
+struct Upstream {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Upstream {
+    fn start() -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
+        let addr = listener.local_addr().expect("upstream address");
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let log = seen.clone();
+        // The thread ends with the test process.
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let log = log.clone();
+                thread::spawn(move || answer(stream, &log));
+            }
+        });
+        Upstream { addr, seen }
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+fn answer(stream: TcpStream, log: &Mutex<Vec<Seen>>) {
+    let _ = stream.set_read_timeout(Some(DEADLINE));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let mut content_length = 0usize;
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if line.trim().is_empty() => break,
+            Ok(_) => {
+                if let Some((k, v)) = line.split_once(':') {
+                    if k.trim().eq_ignore_ascii_case("content-length") {
+                        content_length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+        }
+    }
+    let mut body = vec![0; content_length];
+    if reader.read_exact(&mut body).is_err() {
+        return;
+    }
+    if let Ok(mut l) = log.lock() {
+        l.push(Seen {
+            method,
+            path: path.clone(),
+        });
+    }
+    let body = if path.starts_with("/api/slow") {
+        thread::sleep(Duration::from_secs(1));
+        "slow done"
+    } else {
+        "hello from upstream"
+    };
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\naccess-control-allow-origin: *\r\nvary: Accept-Encoding\r\nx-request-id: 42\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = stream;
+    let _ = stream.write_all(response.as_bytes());
+}
+
+// ---------------------------------------------------------------------------
+// A client: one request per connection.
+
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Response {
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.all(name).first().copied()
+    }
+    /// True when no `Access-Control-*` header is present.
+    fn has_no_cors_headers(&self) -> bool {
+        !self
+            .headers
+            .iter()
+            .any(|(k, _)| k.to_ascii_lowercase().starts_with("access-control-"))
+    }
+}
+
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(DEADLINE))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response");
+    let (head, body) = raw.split_once("\r\n\r\n").ok_or_else(bad)?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Response {
+        status,
+        headers,
+        body: body.to_string(),
+    })
+}
+
+fn preflight(addr: SocketAddr, origin: &str) -> Response {
+    request(
+        addr,
+        "OPTIONS",
+        "/api/users/1",
+        &[
+            ("origin", origin),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "content-type"),
+        ],
+    )
+    .expect("preflight")
+}
+
+// ---------------------------------------------------------------------------
+// The gateway process.
+
+/// Two free ports: bound at once (so they differ), then released.
+fn free_ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let b = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = |l: &TcpListener| l.local_addr().expect("address").port();
+    (port(&a), port(&b))
+}
+
+fn config_text(listen: u16, admin: u16, upstream: SocketAddr, origins: &[&str]) -> String {
+    let origins = origins
+        .iter()
+        .map(|o| format!("\"{o}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        r#"[server]
+listen = "127.0.0.1:{listen}"
+admin = "127.0.0.1:{admin}"
+grace_period = "5s"
+upstream_timeout = "5s"
+
+[cors]
+allow_origins = [{origins}]
+allow_headers = ["content-type"]
+expose_headers = ["x-request-id"]
+allow_credentials = true
+max_age = 600
+
+[[routes]]
+path = "/api/{{*rest}}"
+methods = ["GET", "PUT"]
+upstream = "http://{upstream}"
+"#
+    )
+}
+
+/// A running `preflight serve`, killed on drop.
+struct Gateway {
+    child: Child,
+    listen: SocketAddr,
+    admin: SocketAddr,
+    log: PathBuf,
+    /// The file the gateway was started with.
+    config: PathBuf,
+    _dir: TempDir,
+}
+
+impl Gateway {
+    /// Start the gateway on `origins`. With `behind_symlink`, `--config`
+    /// names a symlink to a file in a subdirectory: editing that file is not
+    /// seen by the gateway's file watcher (it watches the symlink's
+    /// directory), so only SIGHUP can reload it.
+    fn start(name: &str, upstream: &Upstream, origins: &[&str], behind_symlink: bool) -> Gateway {
+        let dir = TempDir::new(name);
+        let (listen, admin) = free_ports();
+        let text = config_text(listen, admin, upstream.addr, origins);
+        let config = if behind_symlink {
+            let real_dir = dir.0.join("real");
+            std::fs::create_dir_all(&real_dir).expect("create the config directory");
+            let real = real_dir.join("preflight.toml");
+            std::fs::write(&real, &text).expect("write the config");
+            let link = dir.0.join("preflight.toml");
+            std::os::unix::fs::symlink(&real, &link).expect("symlink the config");
+            link
+        } else {
+            let file = dir.0.join("preflight.toml");
+            std::fs::write(&file, &text).expect("write the config");
+            file
+        };
+        let log = dir.0.join("serve.log");
+        let log_file = std::fs::File::create(&log).expect("create the log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn preflight serve");
+        let mut gateway = Gateway {
+            child,
+            listen: SocketAddr::from(([127, 0, 0, 1], listen)),
+            admin: SocketAddr::from(([127, 0, 0, 1], admin)),
+            log,
+            config: std::fs::canonicalize(&config).expect("the config file"),
+            _dir: dir,
+        };
+        gateway.wait_ready();
+        gateway
+    }
+
+    fn wait_ready(&mut self) {
+        let admin = self.admin;
+        let listen = self.listen;
+        poll("the gateway to listen", || {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("preflight serve exited with {status}:\n{}", self.log());
+            }
+            let ready = request(admin, "GET", "/readyz", &[]).is_ok_and(|r| r.status == 200);
+            (ready && TcpStream::connect(listen).is_ok()).then_some(())
+        });
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Rewrite the file the gateway reads (through the symlink, if any).
+    fn rewrite(&self, text: &str) {
+        std::fs::write(&self.config, text).expect("rewrite the config");
+    }
+
+    fn metrics(&self) -> String {
+        let r = request(self.admin, "GET", "/metrics", &[]).expect("GET /metrics");
+        assert_eq!(r.status, 200, "{r:?}");
+        r.body
+    }
+
+    /// The value of the `preflight_reloads` counter for `result`.
+    fn reloads(&self, result: &str) -> u64 {
+        let prefix = format!("preflight_reloads_total{{result=\"{result}\"}} ");
+        self.metrics()
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the gateway") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < within,
+                "preflight serve still runs after {within:?}:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_preflight_is_answered_at_the_edge() {
+    let upstream = Upstream::start();
+    let gw = Gateway::start("preflight", &upstream, &[APP], false);
+
+    let r = preflight(gw.listen, APP);
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(r.all("access-control-allow-origin"), [APP], "{r:?}");
+    assert_eq!(
+        r.header("access-control-allow-credentials"),
+        Some("true"),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.header("access-control-allow-methods"),
+        Some("GET, PUT"),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("content-type"),
+        "{r:?}"
+    );
+    assert_eq!(r.header("access-control-max-age"), Some("600"), "{r:?}");
+    let vary = r.all("vary").join(", ");
+    assert!(vary.contains("Origin"), "{r:?}");
+
+    // Refused: 403 and no CORS headers.
+    let r = preflight(gw.listen, "https://evil.example.net");
+    assert_eq!(r.status, 403, "{r:?}");
+    assert!(r.has_no_cors_headers(), "{r:?}");
+
+    // Neither reached the upstream (its answer would have come first).
+    assert!(upstream.seen().is_empty(), "{:?}", upstream.seen());
+}
+
+#[test]
+fn an_actual_request_is_proxied_with_cors_headers_in_place_of_the_upstreams() {
+    let upstream = Upstream::start();
+    let gw = Gateway::start("actual", &upstream, &[APP], false);
+
+    let r = request(gw.listen, "GET", "/api/users/1", &[("origin", APP)]).expect("GET");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.body.contains("hello from upstream"), "{r:?}");
+    // The upstream's `*` is replaced: one value, the request's origin.
+    assert_eq!(r.all("access-control-allow-origin"), [APP], "{r:?}");
+    assert_eq!(r.all("access-control-allow-credentials"), ["true"], "{r:?}");
+    assert_eq!(
+        r.all("access-control-expose-headers"),
+        ["x-request-id"],
+        "{r:?}"
+    );
+    assert_eq!(r.header("x-request-id"), Some("42"), "{r:?}");
+    // Vary: the upstream's, with Origin merged in once.
+    let vary: Vec<String> = r
+        .all("vary")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_ascii_lowercase())
+        .collect();
+    assert_eq!(vary.iter().filter(|v| *v == "origin").count(), 1, "{r:?}");
+    assert!(vary.iter().any(|v| v == "accept-encoding"), "{r:?}");
+
+    // A disallowed origin is forwarded, and gets no CORS headers at all, not
+    // even the upstream's.
+    let r = request(
+        gw.listen,
+        "GET",
+        "/api/users/2",
+        &[("origin", "https://evil.example.net")],
+    )
+    .expect("GET");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(r.has_no_cors_headers(), "{r:?}");
+
+    let seen = upstream.seen();
+    let paths: Vec<(&str, &str)> = seen
+        .iter()
+        .map(|s| (s.method.as_str(), s.path.as_str()))
+        .collect();
+    assert_eq!(
+        paths,
+        [("GET", "/api/users/1"), ("GET", "/api/users/2")],
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn sighup_reloads_the_configuration() {
+    let upstream = Upstream::start();
+    let mut gw = Gateway::start("sighup", &upstream, &[APP], true);
+    let r = preflight(gw.listen, NEW);
+    assert_eq!(r.status, 403, "{r:?}");
+
+    let text = config_text(
+        gw.listen.port(),
+        gw.admin.port(),
+        upstream.addr,
+        &[APP, NEW],
+    );
+    gw.rewrite(&text);
+    gw.signal("HUP");
+    let r = poll("the new origin to be allowed", || {
+        Some(preflight(gw.listen, NEW)).filter(|r| r.status == 204)
+    });
+    assert_eq!(r.all("access-control-allow-origin"), [NEW], "{r:?}");
+    assert_eq!(preflight(gw.listen, APP).status, 204);
+    assert_eq!(gw.reloads("ok"), 1, "{}", gw.metrics());
+    assert_eq!(gw.reloads("failed"), 0, "{}", gw.metrics());
+    assert!(
+        gw.child.try_wait().expect("try_wait").is_none(),
+        "{}",
+        gw.log()
+    );
+}
+
+#[test]
+fn a_bad_reload_keeps_the_running_configuration() {
+    let upstream = Upstream::start();
+    let mut gw = Gateway::start("bad-reload", &upstream, &[APP], true);
+    assert_eq!(preflight(gw.listen, APP).status, 204);
+
+    // `*` with credentials: refused at load.
+    let text = config_text(gw.listen.port(), gw.admin.port(), upstream.addr, &["*"]);
+    gw.rewrite(&text);
+    gw.signal("HUP");
+    poll("a failed reload in /metrics", || {
+        (gw.reloads("failed") == 1).then_some(())
+    });
+    assert_eq!(gw.reloads("ok"), 0, "{}", gw.metrics());
+
+    // The running configuration stays: APP allowed, anyone else not.
+    let r = preflight(gw.listen, APP);
+    assert_eq!(r.status, 204, "{r:?}");
+    assert_eq!(r.all("access-control-allow-origin"), [APP], "{r:?}");
+    assert_eq!(preflight(gw.listen, "https://evil.example.net").status, 403);
+    assert!(
+        gw.child.try_wait().expect("try_wait").is_none(),
+        "{}",
+        gw.log()
+    );
+    let log = gw.log();
+    assert!(log.contains("reload refused"), "{log}");
+    assert!(log.contains("allow_origins"), "{log}");
+}
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
+    let upstream = Upstream::start();
+    let mut gw = Gateway::start("sigterm", &upstream, &[APP], false);
+
+    let listen = gw.listen;
+    let slow = thread::spawn(move || request(listen, "GET", "/api/slow", &[("origin", APP)]));
+    poll("the slow request to reach the upstream", || {
+        upstream
+            .seen()
+            .iter()
+            .any(|s| s.path == "/api/slow")
+            .then_some(())
+    });
+    let signalled = Instant::now();
+    gw.signal("TERM");
+
+    let r = slow
+        .join()
+        .expect("the client thread")
+        .expect("the slow request completes");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, "slow done", "{r:?}");
+    assert_eq!(r.all("access-control-allow-origin"), [APP], "{r:?}");
+
+    // grace_period = "5s" in the config.
+    let status = gw.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "{status}:\n{}", gw.log());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_refused() {
+    let dir = TempDir::new("missing");
+    let missing = dir.0.join("missing.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&missing)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run preflight serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot read {}", missing.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refused"), "{stderr}");
+}
