@@ -55,6 +55,15 @@ pub async fn handle<B>(gateway: &Gateway, req: Request<B>) -> Response<GatewayBo
             "text/plain",
             "shutting down\n".into(),
         ),
+        "/counters" => {
+            let (requests, allowed, refused) = gateway.metrics().totals();
+            let recent = gateway.metrics().recent_refusals().len();
+            text(
+                StatusCode::OK,
+                "application/json",
+                format!("{{\"requests\":{requests},\"allowed\":{allowed},\"refused\":{refused},\"recent\":{recent}}}"),
+            )
+        }
         "/metrics" => text(
             StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
@@ -75,7 +84,7 @@ pub async fn handle<B>(gateway: &Gateway, req: Request<B>) -> Response<GatewayBo
         _ => text(
             StatusCode::NOT_FOUND,
             "text/plain",
-            "not found: try /, /metrics, /healthz, /readyz\n".into(),
+            "not found: try /, /metrics, /counters, /healthz, /readyz\n".into(),
         ),
     }
 }
@@ -151,7 +160,7 @@ fn dashboard(
     let refusals = gateway.metrics().recent_refusals();
     let _ = write!(
         h,
-        "<div class=cards><div class=card><b>{requests}</b>requests</div><div class=card><b>{allowed}</b>preflights allowed</div><div class=card><b>{refused}</b>preflights refused</div><div class=card><b>{}</b>recent refusals</div></div>",
+        "<div class=cards><div class=card><b id=c-requests>{requests}</b>requests</div><div class=card><b id=c-allowed>{allowed}</b>preflights allowed</div><div class=card><b id=c-refused>{refused}</b>preflights refused</div><div class=card><b id=c-recent>{}</b>recent refusals</div></div>",
         refusals.len()
     );
 
@@ -248,6 +257,8 @@ fn dashboard(
         }
         h.push_str("</table>");
     }
+    // Live counters: poll /counters every two seconds.
+    h.push_str("<script>setInterval(()=>fetch('/counters').then(r=>r.json()).then(c=>{for(const k of ['requests','allowed','refused','recent']){const e=document.getElementById('c-'+k);if(e)e.textContent=c[k];}}).catch(()=>{}),2000);</script>");
     h.push_str("</body></html>");
     h
 }

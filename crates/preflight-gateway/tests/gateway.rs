@@ -554,6 +554,16 @@ async fn admin_endpoints_and_explain() {
     assert!(metrics.contains("preflight_preflights_total{route=\"/api/{*rest}\",verdict=\"refused\",reason=\"origin_not_allowed\"} 1"), "{metrics}");
     let (_, _, page) = send(&c, "GET", format!("http://{admin}/"), &[], None).await;
     assert!(page.contains("/internal/{*rest}") && page.contains("origin_not_allowed"));
+    // The dashboard's live counters.
+    let (status, _, counters) =
+        send(&c, "GET", format!("http://{admin}/counters"), &[], None).await;
+    assert_eq!(status, StatusCode::OK);
+    let counters: serde_json::Value = serde_json::from_str(&counters).unwrap();
+    assert_eq!(
+        (counters["refused"].as_u64(), counters["recent"].as_u64()),
+        (Some(1), Some(1)),
+        "{counters}"
+    );
     let (_, _, page) = send(
         &c,
         "GET",
