@@ -8,7 +8,9 @@ use http::header::{ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD
 use http::{HeaderMap, HeaderValue, Method};
 use libfuzzer_sys::fuzz_target;
 use preflight_core::header_list::{MAX_REQUEST_HEADERS_BYTES, MAX_REQUEST_HEADER_NAMES};
-use preflight_core::{CorsConfig, CorsRequest, Decision, HeaderListError, Policy, RequestedHeaders};
+use preflight_core::{
+    CorsConfig, CorsRequest, Decision, HeaderListError, Policy, RequestedHeaders,
+};
 
 fn policies() -> &'static [Policy] {
     static POLICIES: OnceLock<Vec<Policy>> = OnceLock::new();
@@ -24,7 +26,11 @@ fn policies() -> &'static [Policy] {
             .expect("fuzz policy is valid")
         };
         vec![
-            table(&["https://app.example.com", "https://*.example.com"], &["content-type", "x-a"], true),
+            table(
+                &["https://app.example.com", "https://*.example.com"],
+                &["content-type", "x-a"],
+                true,
+            ),
             table(&["*"], &["*"], false),
             table(&["https://app.example.com"], &["*", "authorization"], true),
         ]
@@ -54,7 +60,10 @@ fuzz_target!(|data: &[u8]| {
 
     let mut headers = HeaderMap::new();
     headers.insert(ORIGIN, HeaderValue::from_static("https://app.example.com"));
-    headers.insert(ACCESS_CONTROL_REQUEST_METHOD, HeaderValue::from_static("PUT"));
+    headers.insert(
+        ACCESS_CONTROL_REQUEST_METHOD,
+        HeaderValue::from_static("PUT"),
+    );
     for line in &lines {
         headers.append(ACCESS_CONTROL_REQUEST_HEADERS, line.clone());
     }

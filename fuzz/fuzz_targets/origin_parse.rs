@@ -19,17 +19,32 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(s) = std::str::from_utf8(origin) {
         if let Ok(o) = Origin::parse_serialized(s) {
-            assert_eq!(o.serialize(), s, "a serialized origin is its own serialization");
+            assert_eq!(
+                o.serialize(),
+                s,
+                "a serialized origin is its own serialization"
+            );
         }
         if let Ok(o) = Origin::from_url_str(s) {
-            if o.tuple().is_some_and(|t| t.scheme() == "http" || t.scheme() == "https") {
+            if o.tuple()
+                .is_some_and(|t| t.scheme() == "http" || t.scheme() == "https")
+            {
                 let again = Origin::parse_serialized(o.serialize());
-                assert_eq!(again.as_ref(), Ok(&o), "the origin of {s:?} is {:?}", o.serialize());
+                assert_eq!(
+                    again.as_ref(),
+                    Ok(&o),
+                    "the origin of {s:?} is {:?}",
+                    o.serialize()
+                );
             }
         }
         if let Ok(p) = OriginPattern::parse(s) {
             let written = p.to_pattern_string();
-            assert_eq!(OriginPattern::parse(&written).as_ref(), Ok(&p), "{s:?} written as {written:?}");
+            assert_eq!(
+                OriginPattern::parse(&written).as_ref(),
+                Ok(&p),
+                "{s:?} written as {written:?}"
+            );
         }
     }
 
@@ -46,10 +61,17 @@ fuzz_target!(|data: &[u8]| {
         // spells this origin differently, no browser sends it as written, and
         // allowing it would mean the matcher disagrees with the browser.
         if let Ok(url) = url::Url::parse(s) {
-            assert_eq!(url.origin().ascii_serialization(), s, "listed by {patterns:?}");
+            assert_eq!(
+                url.origin().ascii_serialization(),
+                s,
+                "listed by {patterns:?}"
+            );
         }
     }
     if matched == OriginMatch::Any {
-        assert!(patterns.contains(&OriginPattern::Any), "only `*` allows any origin");
+        assert!(
+            patterns.contains(&OriginPattern::Any),
+            "only `*` allows any origin"
+        );
     }
 });

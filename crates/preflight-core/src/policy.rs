@@ -175,6 +175,38 @@ pub(crate) struct AllowHeaders {
     pub(crate) any: bool,
     /// Lower-case names listed.
     pub(crate) names: HashSet<Box<[u8]>, FastHash>,
+    /// Every `Access-Control-Request-Headers` line a browser can send that
+    /// names only listed headers: the non-empty subsets of `names`, sorted,
+    /// lower case, joined by `,` (R5, R13). Built when the list is short
+    /// ([`MAX_PRECOMPUTED_NAMES`] names, at most 63 lines), so that the usual
+    /// preflight is decided by one hash look-up instead of a scan.
+    pub(crate) lines: HashSet<Box<[u8]>, FastHash>,
+    /// The length of the longest of `lines`.
+    pub(crate) longest_line: usize,
+}
+
+/// The longest allow list whose request lines are precomputed.
+pub(crate) const MAX_PRECOMPUTED_NAMES: usize = 6;
+
+/// The lines of [`AllowHeaders::lines`].
+fn browser_lines(names: &HashSet<Box<[u8]>, FastHash>) -> HashSet<Box<[u8]>, FastHash> {
+    let mut lines = HashSet::default();
+    if names.len() > MAX_PRECOMPUTED_NAMES {
+        return lines;
+    }
+    let mut sorted: Vec<&[u8]> = names.iter().map(|n| &n[..]).collect();
+    sorted.sort_unstable();
+    for mask in 1u32..(1 << sorted.len()) {
+        let line: Vec<u8> = sorted
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| mask & (1 << i) != 0)
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(&b","[..]);
+        lines.insert(line.into_boxed_slice());
+    }
+    lines
 }
 
 /// A validated CORS policy. Build it with [`Policy::new`].
@@ -249,6 +281,8 @@ impl Policy {
         let mut allow_headers = AllowHeaders {
             any: false,
             names: HashSet::default(),
+            lines: HashSet::default(),
+            longest_line: 0,
         };
         for (i, name) in allow_headers_list.iter().enumerate() {
             if name == "*" {
@@ -277,6 +311,13 @@ impl Policy {
                 .names
                 .insert(name.to_ascii_lowercase().into_bytes().into_boxed_slice());
         }
+        allow_headers.lines = browser_lines(&allow_headers.names);
+        allow_headers.longest_line = allow_headers
+            .lines
+            .iter()
+            .map(|l| l.len())
+            .max()
+            .unwrap_or(0);
 
         let expose_list = config.expose_headers.clone().unwrap_or_default();
         for (i, name) in expose_list.iter().enumerate() {
@@ -561,4 +602,50 @@ pub fn is_forbidden_request_header(name: &str) -> bool {
     ];
     let lower = name.to_ascii_lowercase();
     NAMES.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("sec-")
+}
+
+#[cfg(test)]
+mod precomputed_lines {
+    use super::*;
+
+    fn names(list: &[&str]) -> HashSet<Box<[u8]>, FastHash> {
+        list.iter()
+            .map(|n| n.as_bytes().to_vec().into_boxed_slice())
+            .collect()
+    }
+
+    #[test]
+    fn every_sorted_subset_and_nothing_else() {
+        let lines = browser_lines(&names(&["x-a", "content-type", "authorization"]));
+        assert_eq!(lines.len(), 7);
+        for line in [
+            "authorization",
+            "content-type",
+            "x-a",
+            "authorization,content-type",
+            "authorization,x-a",
+            "content-type,x-a",
+            "authorization,content-type,x-a",
+        ] {
+            assert!(lines.contains(line.as_bytes()), "{line}");
+        }
+        // Not in a browser's form: left to the tolerant parser.
+        for line in [
+            "content-type,authorization",
+            "Content-Type",
+            "content-type, x-a",
+            "",
+        ] {
+            assert!(!lines.contains(line.as_bytes()), "{line}");
+        }
+    }
+
+    #[test]
+    fn long_lists_are_not_precomputed() {
+        let many: Vec<String> = (0..=MAX_PRECOMPUTED_NAMES)
+            .map(|i| format!("x-{i}"))
+            .collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(browser_lines(&names(&refs)).is_empty());
+    }
 }

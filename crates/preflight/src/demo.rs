@@ -90,7 +90,7 @@ const PAGE: &str = include_str!("../assets/demo.html");
 
 /// Run `preflight demo`.
 pub async fn run(args: DemoArgs) -> ExitCode {
-    init_logging(LogFormat::Text, "warn,preflight::access=info");
+    let _log = init_logging(LogFormat::Text, "warn,preflight::access=info");
     let (stop_tx, stop_rx) = watch::channel(false);
 
     // The upstream: the todo API on an ephemeral port.
