@@ -32,7 +32,7 @@ use crate::report;
 pub struct CheckArgs {
     /// The URL the page fetches.
     pub url: String,
-    /// The page's origin, e.g. https://app.example.com
+    /// The page's origin, e.g. https://app.example.com (or `null` for a sandboxed page)
     #[arg(long)]
     pub origin: String,
     /// The request method, as the page passes it to fetch() (normalized as fetch does).
@@ -116,8 +116,13 @@ pub fn browser_request(
     headers: &[String],
     credentials: Credentials,
 ) -> Result<BrowserRequest, String> {
-    let origin = Origin::from_url_str(origin)
-        .map_err(|e| format!("--origin {origin:?} is not an origin: {e}"))?;
+    // `null`: a page with an opaque origin (a sandboxed iframe, a data: URL).
+    let origin = if origin == "null" {
+        Origin::Opaque
+    } else {
+        Origin::from_url_str(origin)
+            .map_err(|e| format!("--origin {origin:?} is not an origin: {e}"))?
+    };
     let mut req = BrowserRequest::new(origin, url)
         .method(method)
         .credentials(credentials.into());

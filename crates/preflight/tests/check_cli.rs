@@ -595,3 +595,30 @@ fn help_names_the_exit_codes() {
         assert!(help.contains(flag), "check --help lacks {flag}:\n{help}");
     }
 }
+
+/// A sandboxed page has the opaque origin: it sends `Origin: null`, and only
+/// `*` or `null` in Access-Control-Allow-Origin lets it read (R14, R15).
+#[test]
+fn the_null_origin_of_a_sandboxed_page() {
+    let s = servers();
+    let allowed = check(&[
+        &url(&s.r, "null-star", &[("h", ACAO_STAR)]),
+        "--origin",
+        "null",
+        "--json",
+    ]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
+    assert_eq!(seen("null-star")[0].header("origin"), Some("null"));
+    let mismatch = check(&[
+        &url(
+            &s.r,
+            "null-app",
+            &[("h", &format!("Access-Control-Allow-Origin:{APP}"))],
+        ),
+        "--origin",
+        "null",
+        "--json",
+    ]);
+    assert_eq!(mismatch.status.code(), Some(1));
+    assert_eq!(json(&mismatch)["reason"], "AllowOriginMismatch");
+}

@@ -21,32 +21,125 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { name: "simple GET", path: "/api/items/1", method: "GET", headers: &[], credentials: false },
-    Case { name: "PUT with JSON, preflighted", path: "/api/items/1", method: "PUT", headers: &[("content-type", "application/json")], credentials: false },
-    Case { name: "DELETE with credentials", path: "/api/items/1", method: "DELETE", headers: &[], credentials: true },
-    Case { name: "POST on a route without POST", path: "/api/items/1", method: "POST", headers: &[("content-type", "application/json")], credentials: false },
-    Case { name: "patch (lower case) is not PATCH", path: "/api/items/1", method: "patch", headers: &[], credentials: false },
-    Case { name: "a header not in allow_headers", path: "/api/items/1", method: "GET", headers: &[("x-secret", "1")], credentials: false },
-    Case { name: "Authorization not listed", path: "/api/items/1", method: "GET", headers: &[("authorization", "Bearer t")], credentials: false },
-    Case { name: "public route with `*`", path: "/api/public/a", method: "GET", headers: &[], credentials: false },
-    Case { name: "public route with `*`, credentials", path: "/api/public/a", method: "GET", headers: &[], credentials: true },
-    Case { name: "route with cors = false", path: "/internal/stats", method: "GET", headers: &[], credentials: false },
-    Case { name: "route that allows another origin", path: "/api/partner/x", method: "GET", headers: &[], credentials: false },
-    Case { name: "route that allows another origin, preflighted", path: "/api/partner/x", method: "POST", headers: &[("content-type", "application/json")], credentials: false },
-    Case { name: "no route: the gateway's 404 is readable", path: "/nothing/here", method: "GET", headers: &[], credentials: false },
-    Case { name: "method not on the route: 405 is readable", path: "/api/public/a", method: "POST", headers: &[("content-type", "text/plain")], credentials: false },
+    Case {
+        name: "simple GET",
+        path: "/api/items/1",
+        method: "GET",
+        headers: &[],
+        credentials: false,
+    },
+    Case {
+        name: "PUT with JSON, preflighted",
+        path: "/api/items/1",
+        method: "PUT",
+        headers: &[("content-type", "application/json")],
+        credentials: false,
+    },
+    Case {
+        name: "DELETE with credentials",
+        path: "/api/items/1",
+        method: "DELETE",
+        headers: &[],
+        credentials: true,
+    },
+    Case {
+        name: "POST on a route without POST",
+        path: "/api/items/1",
+        method: "POST",
+        headers: &[("content-type", "application/json")],
+        credentials: false,
+    },
+    Case {
+        name: "patch (lower case) is not PATCH",
+        path: "/api/items/1",
+        method: "patch",
+        headers: &[],
+        credentials: false,
+    },
+    Case {
+        name: "a header not in allow_headers",
+        path: "/api/items/1",
+        method: "GET",
+        headers: &[("x-secret", "1")],
+        credentials: false,
+    },
+    Case {
+        name: "Authorization not listed",
+        path: "/api/items/1",
+        method: "GET",
+        headers: &[("authorization", "Bearer t")],
+        credentials: false,
+    },
+    Case {
+        name: "public route with `*`",
+        path: "/api/public/a",
+        method: "GET",
+        headers: &[],
+        credentials: false,
+    },
+    Case {
+        name: "public route with `*`, credentials",
+        path: "/api/public/a",
+        method: "GET",
+        headers: &[],
+        credentials: true,
+    },
+    Case {
+        name: "route with cors = false",
+        path: "/internal/stats",
+        method: "GET",
+        headers: &[],
+        credentials: false,
+    },
+    Case {
+        name: "route that allows another origin",
+        path: "/api/partner/x",
+        method: "GET",
+        headers: &[],
+        credentials: false,
+    },
+    Case {
+        name: "route that allows another origin, preflighted",
+        path: "/api/partner/x",
+        method: "POST",
+        headers: &[("content-type", "application/json")],
+        credentials: false,
+    },
+    Case {
+        name: "no route: the gateway's 404 is readable",
+        path: "/nothing/here",
+        method: "GET",
+        headers: &[],
+        credentials: false,
+    },
+    Case {
+        name: "method not on the route: 405 is readable",
+        path: "/api/public/a",
+        method: "POST",
+        headers: &[("content-type", "text/plain")],
+        credentials: false,
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explain_predicts_chromium() {
     if chromium_path().is_none() {
-        assert!(!browser_required(), "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed");
+        assert!(
+            !browser_required(),
+            "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed"
+        );
         eprintln!("SKIPPED: Chromium is not installed; explain was not compared with a browser");
         return;
     }
-    let page = ScriptedServer::start(|_| (200, vec![("content-type".into(), "text/html".into())], "<!doctype html>".into()))
-        .await
-        .unwrap();
+    let page = ScriptedServer::start(|_| {
+        (
+            200,
+            vec![("content-type".into(), "text/html".into())],
+            "<!doctype html>".into(),
+        )
+    })
+    .await
+    .unwrap();
     // The upstream grants everything itself; the gateway must replace that.
     let upstream = ScriptedServer::start(|_| {
         (
@@ -99,24 +192,38 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
         page = page.origin(),
         up = upstream.origin()
     );
-    let config = Config::parse(&config_text, Path::new("test.toml"), Path::new(".")).expect("config loads");
-    let running = preflight_gateway::start(Gateway::new(config)).await.expect("gateway starts");
+    let config =
+        Config::parse(&config_text, Path::new("test.toml"), Path::new(".")).expect("config loads");
+    let running = preflight_gateway::start(Gateway::new(config))
+        .await
+        .expect("gateway starts");
     let gateway_origin = format!("http://{}", running.local_addrs()[0]);
 
     let browser = Browser::launch().await.expect("Chromium starts");
-    let tab = browser.open(&format!("{}/", page.origin())).await.expect("page loads");
+    let tab = browser
+        .open(&format!("{}/", page.origin()))
+        .await
+        .expect("page loads");
     let mut failures = Vec::new();
     let (mut allowed, mut blocked) = (0, 0);
     for case in CASES {
         let url = format!("{gateway_origin}{}", case.path);
-        let headers: serde_json::Map<String, serde_json::Value> =
-            case.headers.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let headers: serde_json::Map<String, serde_json::Value> = case
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         let init = json!({
             "method": case.method,
             "headers": headers,
             "credentials": if case.credentials { "include" } else { "same-origin" },
         });
-        let chromium = tab.fetch(&url, &init.to_string()).await.expect("fetch runs").result.map(|(status, _)| status);
+        let chromium = tab
+            .fetch(&url, &init.to_string())
+            .await
+            .expect("fetch runs")
+            .result
+            .map(|(status, _)| status);
 
         let explained = running
             .gateway()
@@ -124,8 +231,16 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
                 path: case.path.to_string(),
                 origin: page.origin(),
                 method: case.method.to_string(),
-                headers: case.headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-                credentials: if case.credentials { CredentialsMode::Include } else { CredentialsMode::SameOrigin },
+                headers: case
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                credentials: if case.credentials {
+                    CredentialsMode::Include
+                } else {
+                    CredentialsMode::SameOrigin
+                },
                 ..ExplainQuery::default()
             })
             .await
@@ -141,10 +256,23 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
             Err(_) => blocked += 1,
         }
         if chromium != predicted {
-            failures.push(format!("{}: Chromium {chromium:?}, explain {predicted:?}\n{}", case.name, report.to_text()));
+            failures.push(format!(
+                "{}: Chromium {chromium:?}, explain {predicted:?}\n{}",
+                case.name,
+                report.to_text()
+            ));
         }
     }
     running.shutdown().await;
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), CASES.len(), failures.join("\n"));
-    assert!(allowed >= 5 && blocked >= 5, "the table must exercise both verdicts ({allowed} allowed, {blocked} blocked)");
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+    assert!(
+        allowed >= 5 && blocked >= 5,
+        "the table must exercise both verdicts ({allowed} allowed, {blocked} blocked)"
+    );
 }
