@@ -136,8 +136,12 @@ impl Gateway {
         let path_only = q.path.split('?').next().unwrap_or_default();
         let route = table.lookup(path_only).map(|e| e.route.path.clone());
         let outcomes: Arc<Mutex<Vec<Option<CorsOutcome>>>> = Arc::default();
-        let origin =
-            Origin::from_url_str(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?;
+        // `null`: a page with an opaque origin (a sandboxed iframe, a data: URL).
+        let origin = if q.origin == "null" {
+            Origin::Opaque
+        } else {
+            Origin::from_url_str(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?
+        };
         if !q.path.starts_with('/') {
             return Err(format!(
                 "path {:?}: write a path that starts with /",
