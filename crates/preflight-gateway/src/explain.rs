@@ -327,6 +327,13 @@ fn config_fix(
         ));
     }
     match refusal.flatten() {
+        Some(Refusal::OriginNotAllowed) if origin == "null" => {
+            let key = cors_key(text, rk, "allow_origins");
+            Some(format!(
+                "the page has the opaque origin `null`, which every sandboxed iframe and data: document shares: serve the page from its own origin and list that in allow_origins ({}); allowing \"null\" itself needs dangerously_allow_null_origin = true",
+                at(file, text, &key)
+            ))
+        }
         Some(Refusal::OriginNotAllowed) => {
             let key = cors_key(text, rk, "allow_origins");
             Some(format!(
