@@ -26,7 +26,16 @@ for target in $(cargo fuzz list); do
     esac
     echo "== fuzz $target for ${seconds}s"
     mkdir -p "corpus/$target"
-    cargo fuzz run --target-dir "$target_dir" "$target" "corpus/$target" -- \
-        -max_total_time="$seconds" $dict -print_final_stats=1
+    log="$(mktemp)"
+    # libFuzzer prints a line per new input; keep it in a file and show the
+    # summary, or the whole tail when the target fails.
+    if ! cargo fuzz run --target-dir "$target_dir" "$target" "corpus/$target" -- \
+        -max_total_time="$seconds" $dict -print_final_stats=1 >"$log" 2>&1; then
+        tail -n 60 "$log"
+        echo "fuzz: $target FAILED; the input is under fuzz/artifacts/$target" >&2
+        exit 1
+    fi
+    grep -E "^Done|stat::number_of_executed_units|stat::peak_rss" "$log" || tail -n 3 "$log"
+    rm -f "$log"
 done
 echo "fuzz: every target ran ${seconds}s without a finding"
