@@ -298,7 +298,8 @@ impl Policy {
                 ));
                 continue;
             }
-            if is_forbidden_request_header(name) {
+            // R6: a script can never send these, so listing them does nothing.
+            if crate::browser::is_forbidden_request_header_name(name) {
                 errors.push(PolicyError::new(
                     "allow_headers",
                     Some(i),
@@ -573,35 +574,6 @@ fn pattern_is_loopback(p: &OriginPattern) -> bool {
         || host
             .parse::<std::net::Ipv4Addr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// R6: names a script can never set, so allowing them is a mistake.
-pub fn is_forbidden_request_header(name: &str) -> bool {
-    const NAMES: [&str; 21] = [
-        "accept-charset",
-        "accept-encoding",
-        "access-control-request-headers",
-        "access-control-request-method",
-        "connection",
-        "content-length",
-        "cookie",
-        "cookie2",
-        "date",
-        "dnt",
-        "expect",
-        "host",
-        "keep-alive",
-        "origin",
-        "referer",
-        "set-cookie",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-    ];
-    let lower = name.to_ascii_lowercase();
-    NAMES.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("sec-")
 }
 
 #[cfg(test)]

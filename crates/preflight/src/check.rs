@@ -101,6 +101,23 @@ impl From<ProfileArg> for Profile {
     }
 }
 
+/// `-H 'Name: value'` arguments as (name, value) pairs.
+pub fn parse_header_args(headers: &[String]) -> Result<Vec<(String, String)>, String> {
+    headers
+        .iter()
+        .map(|h| {
+            let (name, value) = h
+                .split_once(':')
+                .ok_or_else(|| format!("-H {h:?}: write a header as 'Name: value'"))?;
+            let name = name.trim();
+            if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(format!("-H {h:?}: {name:?} is not a header name"));
+            }
+            Ok((name.to_string(), value.trim().to_string()))
+        })
+        .collect()
+}
+
 /// The name a value has on the command line (`same-origin`).
 pub fn value_name(v: impl ValueEnum) -> String {
     v.to_possible_value()
@@ -126,38 +143,15 @@ pub fn browser_request(
     let mut req = BrowserRequest::new(origin, url)
         .method(method)
         .credentials(credentials.into());
-    for h in headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| format!("-H {h:?}: write a header as 'Name: value'"))?;
-        let name = name.trim();
-        if name.is_empty() || http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(format!("-H {h:?}: {name:?} is not a header name"));
-        }
-        req = req.header(name, value.trim());
+    for (name, value) in parse_header_args(headers)? {
+        req = req.header(name, value);
     }
     Ok(req)
 }
 
 /// Run `preflight check`.
 pub async fn run(args: CheckArgs) -> ExitCode {
-    match check(&args).await {
-        Ok(r) => {
-            report::print(&r, args.json);
-            report::exit_code(&r)
-        }
-        Err(message) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "error", "message": message})
-                );
-            } else {
-                eprintln!("error: {message}");
-            }
-            ExitCode::from(2)
-        }
-    }
+    report::finish(check(&args).await, args.json)
 }
 
 type HttpsClient = Client<

@@ -10,7 +10,7 @@ use preflight_core::browser::Report;
 use preflight_gateway::explain::{source_name, ExplainQuery};
 use preflight_gateway::{Config, Gateway};
 
-use crate::check::{value_name, Credentials, ProfileArg};
+use crate::check::{parse_header_args, value_name, Credentials, ProfileArg};
 use crate::report;
 
 /// Arguments of `preflight explain`.
@@ -47,23 +47,7 @@ pub struct ExplainArgs {
 
 /// Run `preflight explain`.
 pub async fn run(args: ExplainArgs) -> ExitCode {
-    match explain(&args).await {
-        Ok(r) => {
-            report::print(&r, args.json);
-            report::exit_code(&r)
-        }
-        Err(message) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "error", "message": message})
-                );
-            } else {
-                eprintln!("error: {message}");
-            }
-            ExitCode::from(2)
-        }
-    }
+    report::finish(explain(&args).await, args.json)
 }
 
 async fn explain(args: &ExplainArgs) -> Result<Report, String> {
@@ -74,13 +58,7 @@ async fn explain(args: &ExplainArgs) -> Result<Report, String> {
             args.config.display()
         )
     })?;
-    let mut headers = Vec::new();
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| format!("-H {h:?}: write a header as 'Name: value'"))?;
-        headers.push((name.trim().to_string(), value.trim().to_string()));
-    }
+    let headers = parse_header_args(&args.headers)?;
     let gateway = Gateway::new(config.clone());
     let query = ExplainQuery {
         path: args.path.clone(),

@@ -25,3 +25,26 @@ pub fn exit_code(report: &Report) -> ExitCode {
         ExitCode::from(1)
     }
 }
+
+/// Print the outcome of `check` or `explain` and give its exit status: the
+/// report (0 allowed, 1 blocked), or an error (2) as one line on stderr, or
+/// as a JSON object with `--json`.
+pub fn finish(result: Result<Report, String>, json: bool) -> ExitCode {
+    match result {
+        Ok(r) => {
+            print(&r, json);
+            exit_code(&r)
+        }
+        Err(message) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"verdict": "error", "message": message})
+                );
+            } else {
+                eprintln!("error: {message}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -200,16 +200,10 @@ fn cmp_decimal(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(&b))
 }
 
-/// R6: whether fetch() silently drops this header.
-///
-/// ```
-/// use preflight_core::browser::is_forbidden_request_header;
-/// assert!(is_forbidden_request_header("Cookie", "a=1"));
-/// assert!(is_forbidden_request_header("Sec-Fetch-Mode", "cors"));
-/// assert!(is_forbidden_request_header("X-HTTP-Method-Override", "GET, trace"));
-/// assert!(!is_forbidden_request_header("X-HTTP-Method-Override", "PATCH"));
-/// ```
-pub fn is_forbidden_request_header(name: &str, value: &str) -> bool {
+/// R6, the part that depends on the name alone: the listed names, `proxy-*`
+/// and `sec-*`. The server side uses it to refuse such names in
+/// `allow_headers` (a script can never send them).
+pub fn is_forbidden_request_header_name(name: &str) -> bool {
     const NAMES: [&str; 21] = [
         "accept-charset",
         "accept-encoding",
@@ -234,9 +228,23 @@ pub fn is_forbidden_request_header(name: &str, value: &str) -> bool {
         "via",
     ];
     let lower = name.to_ascii_lowercase();
-    if NAMES.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("sec-") {
+    NAMES.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("sec-")
+}
+
+/// R6: whether fetch() silently drops this header.
+///
+/// ```
+/// use preflight_core::browser::is_forbidden_request_header;
+/// assert!(is_forbidden_request_header("Cookie", "a=1"));
+/// assert!(is_forbidden_request_header("Sec-Fetch-Mode", "cors"));
+/// assert!(is_forbidden_request_header("X-HTTP-Method-Override", "GET, trace"));
+/// assert!(!is_forbidden_request_header("X-HTTP-Method-Override", "PATCH"));
+/// ```
+pub fn is_forbidden_request_header(name: &str, value: &str) -> bool {
+    if is_forbidden_request_header_name(name) {
         return true;
     }
+    let lower = name.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
         "x-http-method" | "x-http-method-override" | "x-method-override"

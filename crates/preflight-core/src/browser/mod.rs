@@ -60,8 +60,9 @@ pub use headers::{
     cors_unsafe_request_header_names, extract_header_list, get_header, header_pairs,
     is_cors_non_wildcard_request_header_name, is_cors_safelisted_request_header,
     is_cors_safelisted_response_header_name, is_cors_unsafe_request_header_byte,
-    is_forbidden_request_header, is_forbidden_response_header_name,
-    is_no_cors_safelisted_request_header, parse_single_range, HeaderList,
+    is_forbidden_request_header, is_forbidden_request_header_name,
+    is_forbidden_response_header_name, is_no_cors_safelisted_request_header, parse_single_range,
+    HeaderList,
 };
 pub use method::{
     is_cors_safelisted_method, is_forbidden_method, is_valid_method, normalize_method,
