@@ -285,6 +285,42 @@ async fn simulator_agrees_with_chromium() {
                 )
             })
             .collect();
+        // R13: the preflight's headers in Chromium's order. Compare the order of
+        // the names the simulator plans, as they arrived on the wire (hyper
+        // keeps the order in which names first appear).
+        let planned_order: Vec<Vec<String>> = trace
+            .exchanges
+            .iter()
+            .filter(|e| e.request.kind == ExchangeKind::Preflight)
+            .map(|e| {
+                e.request
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.to_ascii_lowercase())
+                    .collect()
+            })
+            .collect();
+        let wire_order: Vec<Vec<String>> = api
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path && r.method == "OPTIONS")
+            .zip(&planned_order)
+            .map(|(r, planned)| {
+                r.headers
+                    .iter()
+                    .map(|(k, _)| k.to_ascii_lowercase())
+                    .filter(|k| planned.contains(k))
+                    .collect()
+            })
+            .collect();
+        if wire_order != planned_order {
+            failures.push(format!(
+                "{}: preflight header order on the wire {wire_order:?}, planned {planned_order:?}",
+                case.name
+            ));
+        }
         if chromium != simulated || received != simulated_preflights {
             failures.push(format!(
                 "{}: chromium {:?} with preflights {:?}, simulator {:?} with {:?}",
