@@ -245,7 +245,7 @@ async fn check(args: &CheckArgs) -> Result<Report, String> {
     Ok(report)
 }
 
-fn client(cacert: Option<&std::path::Path>) -> Result<HttpsClient, String> {
+pub(crate) fn client(cacert: Option<&std::path::Path>) -> Result<HttpsClient, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = cacert {
@@ -282,7 +282,7 @@ fn client(cacert: Option<&std::path::Path>) -> Result<HttpsClient, String> {
 }
 
 /// Send one request with exactly these headers; return status and headers.
-async fn send(
+pub(crate) async fn send(
     client: &HttpsClient,
     method: &str,
     url: &Url,

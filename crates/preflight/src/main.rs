@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod audit;
 mod check;
 mod demo;
 mod explain;
@@ -42,6 +43,8 @@ enum Command {
     /// Live: act as the browser against any server and explain the verdict.
     /// Exit 0 allowed, 1 blocked, 2 error.
     Check(check::CheckArgs),
+    /// Probe a live server for known CORS misconfigurations (origin reflection, null, prefix/suffix/regex bypasses, http origins, third-party hosts, missing Vary). Exit 0 clean, 1 findings, 2 error.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
             Command::Lint(args) => lint::run(args).await,
             Command::Explain(args) => explain::run(args).await,
             Command::Check(args) => check::run(args).await,
+            Command::Audit(args) => audit::run(args).await,
         }
     })
 }
