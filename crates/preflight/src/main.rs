@@ -1,5 +1,9 @@
 //! `preflight`: the binary. It parses arguments and calls the libraries.
 
+// Doc comments of argument structs are clap's --help text, where a bare URL reads
+// better than a Markdown link.
+#![allow(rustdoc::bare_urls)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
