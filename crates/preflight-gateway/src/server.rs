@@ -184,6 +184,8 @@ impl Gateway {
             Some(CorsOutcome::Actual { allowed: false }) => "refused",
             _ => "none",
         };
+        // DESIGN.md: a refusal says why, in the log too.
+        let why = refusal.as_ref().map(|(_, _, reason)| reason.clone());
         if let Some((kind, code, reason)) = refusal {
             metrics.refused(RefusedRequest {
                 at: std::time::SystemTime::now(),
@@ -205,6 +207,7 @@ impl Gateway {
             route = label,
             origin = origin.as_deref().unwrap_or("-"),
             cors,
+            why = why.as_deref().unwrap_or("-"),
             ms = started.elapsed().as_secs_f64() * 1000.0,
         );
         res
