@@ -1,9 +1,8 @@
 //! Runs the allowed-preflight decision in a loop, for instruction counting:
-//! `valgrind --tool=callgrind target/release/examples/decide_loop`.
+//! `valgrind --tool=callgrind target/release/examples/decide_loop 100000`.
 use std::hint::black_box;
 
-use http::header::{ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use preflight_core::{CorsConfig, CorsRequest, MethodSet, Policy};
 
 fn main() {
@@ -24,16 +23,28 @@ fn main() {
     .expect("valid policy");
     let route =
         policy.methods_for_route(&MethodSet::parse(&["GET", "PUT", "DELETE"]).expect("methods"));
+    // The headers of a real Chromium preflight, in its order.
     let mut h = HeaderMap::new();
-    h.insert(ORIGIN, HeaderValue::from_static("https://app.example.com"));
-    h.insert(
-        ACCESS_CONTROL_REQUEST_METHOD,
-        HeaderValue::from_static("PUT"),
-    );
-    h.insert(
-        ACCESS_CONTROL_REQUEST_HEADERS,
-        HeaderValue::from_static("content-type,x-custom"),
-    );
+    for (k, v) in [
+        ("host", "api.example.com"),
+        ("connection", "keep-alive"),
+        ("accept", "*/*"),
+        ("access-control-request-method", "PUT"),
+        ("access-control-request-headers", "content-type,x-custom"),
+        ("origin", "https://app.example.com"),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0 Safari/537.36",
+        ),
+        ("sec-fetch-mode", "cors"),
+        ("sec-fetch-site", "same-site"),
+        ("sec-fetch-dest", "empty"),
+        ("referer", "https://app.example.com/"),
+        ("accept-encoding", "gzip, deflate, br, zstd"),
+        ("accept-language", "en-US,en;q=0.9"),
+    ] {
+        h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+    }
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
