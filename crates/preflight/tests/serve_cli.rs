@@ -424,6 +424,16 @@ fn a_preflight_is_answered_at_the_edge() {
 
     // Neither reached the upstream (its answer would have come first).
     assert!(upstream.seen().is_empty(), "{:?}", upstream.seen());
+
+    // The access log says why the refused one was refused (DESIGN.md).
+    let line = poll("the access log line of the refusal", || {
+        gw.log()
+            .lines()
+            .find(|l| l.contains("status=403"))
+            .map(str::to_string)
+    });
+    assert!(line.contains("cors=\"preflight-refused\""), "{line}");
+    assert!(line.contains("why=\"the origin is not in allow_origins\""), "{line}");
 }
 
 #[test]
