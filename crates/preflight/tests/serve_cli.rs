@@ -433,7 +433,10 @@ fn a_preflight_is_answered_at_the_edge() {
             .map(str::to_string)
     });
     assert!(line.contains("cors=\"preflight-refused\""), "{line}");
-    assert!(line.contains("why=\"the origin is not in allow_origins\""), "{line}");
+    assert!(
+        line.contains("why=\"the origin is not in allow_origins\""),
+        "{line}"
+    );
 }
 
 #[test]
