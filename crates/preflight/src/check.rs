@@ -278,7 +278,11 @@ pub(crate) fn client(cacert: Option<&std::path::Path>) -> Result<HttpsClient, St
         .enable_http1()
         .enable_http2()
         .build();
-    Ok(Client::builder(TokioExecutor::new()).build(https))
+    // Chromium writes HTTP/1.1 header names in Title-Case
+    // (`Access-Control-Request-Method`); so does `check`, to the letter.
+    Ok(Client::builder(TokioExecutor::new())
+        .http1_title_case_headers(true)
+        .build(https))
 }
 
 /// Send one request with exactly these headers; return status and headers.
