@@ -5,10 +5,12 @@
 //! `PUT` that could change data, for example).
 
 use std::future::Future;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use super::actual::{check_actual, ActualOk, ResponseType};
+use super::cache::PreflightCache;
 use super::error::Blocked;
 use super::preflight::evaluate_preflight;
 use super::profile::Profile;
@@ -80,31 +82,60 @@ pub fn preflight_reasons_text(plan: &RequestPlan) -> String {
 pub async fn drive<T, Fut, E>(
     req: &BrowserRequest,
     profile: Profile,
-    mut transport: T,
+    transport: T,
 ) -> Result<Driven, E>
 where
     T: FnMut(&SentRequest) -> Fut,
     Fut: Future<Output = Result<Delivery, E>>,
 {
+    drive_with_cache(req, profile, None, transport)
+        .await
+        .map(|(driven, _)| driven)
+}
+
+/// The one fetch loop, with a preflight cache when one is given (R25):
+/// [`drive`] runs it without, [`super::simulate`] with. Returns how many
+/// preflights the cache spared.
+pub(crate) async fn drive_with_cache<T, Fut, E>(
+    req: &BrowserRequest,
+    profile: Profile,
+    mut cache: Option<(&mut PreflightCache, Duration)>,
+    mut transport: T,
+) -> Result<(Driven, usize), E>
+where
+    T: FnMut(&SentRequest) -> Fut,
+    Fut: Future<Output = Result<Delivery, E>>,
+{
     let mut exchanges = Vec::new();
+    let mut cache_hits = 0;
     let mut current = match plan(req, profile) {
         Ok(p) => p,
         Err(blocked) => {
-            return Ok(Driven {
+            let driven = Driven {
                 exchanges,
                 outcome: DriveOutcome::Blocked(blocked),
                 plan: None,
-            })
+            };
+            return Ok((driven, cache_hits));
         }
     };
     let first_plan = current.clone();
-    let done = |exchanges, outcome| Driven {
-        exchanges,
-        outcome,
-        plan: Some(first_plan.clone()),
+    let done = |exchanges, outcome, cache_hits| {
+        let driven = Driven {
+            exchanges,
+            outcome,
+            plan: Some(first_plan.clone()),
+        };
+        Ok((driven, cache_hits))
     };
     loop {
-        if current.needs_preflight {
+        let cached = match &cache {
+            Some((c, now)) if current.needs_preflight => c.covers(&current, *now),
+            _ => false,
+        };
+        if cached {
+            cache_hits += 1;
+        } else if current.needs_preflight {
             let sent = SentRequest {
                 kind: ExchangeKind::Preflight,
                 method: "OPTIONS".to_string(),
@@ -120,7 +151,7 @@ where
                         response: None,
                         note: Some(why),
                     });
-                    return Ok(done(exchanges, DriveOutcome::ActualWithheld));
+                    return done(exchanges, DriveOutcome::ActualWithheld, cache_hits);
                 }
                 Delivery::Answered(response) => {
                     let verdict = evaluate_preflight(&current, response.status, &response.headers);
@@ -129,8 +160,18 @@ where
                         response: Some(response),
                         note,
                     });
-                    if let Err(blocked) = verdict {
-                        return Ok(done(exchanges, DriveOutcome::Blocked(blocked)));
+                    match verdict {
+                        Ok(ok) => {
+                            if let Some((c, now)) = &mut cache {
+                                c.store(&current, &ok, *now);
+                            }
+                        }
+                        Err(blocked) => {
+                            if let Some((c, _)) = &mut cache {
+                                c.clear(&current);
+                            }
+                            return done(exchanges, DriveOutcome::Blocked(blocked), cache_hits);
+                        }
                     }
                 }
             }
@@ -149,7 +190,7 @@ where
                     response: None,
                     note: Some(why),
                 });
-                return Ok(done(exchanges, DriveOutcome::ActualWithheld));
+                return done(exchanges, DriveOutcome::ActualWithheld, cache_hits);
             }
             Delivery::Answered(response) => response,
         };
@@ -186,7 +227,13 @@ where
             response: Some(response),
             note: None,
         });
-        return Ok(done(exchanges, outcome));
+        if matches!(outcome, DriveOutcome::Blocked(_)) && current.needs_preflight {
+            // R25: a preflighted fetch that fails forgets its cached preflights.
+            if let Some((c, _)) = &mut cache {
+                c.clear(&current);
+            }
+        }
+        return done(exchanges, outcome, cache_hits);
     }
 }
 

@@ -2,18 +2,21 @@
 //! preflight (unless cached), actual request, redirects, final check. Pure: the
 //! server function decides what each request gets.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use serde::Serialize;
 use url::Url;
 
-use super::actual::{check_actual, ActualOk, ResponseType};
+use super::actual::ActualOk;
 use super::cache::PreflightCache;
+use super::drive::{drive_with_cache, Delivery, DriveOutcome};
 use super::error::Blocked;
-use super::preflight::evaluate_preflight;
 use super::profile::Profile;
-use super::redirect::{follow_redirect, RedirectOutcome};
-use super::request::{plan, ser_url, BrowserRequest};
+use super::request::{ser_url, BrowserRequest};
 
 /// Which request of the fetch this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,97 +125,35 @@ pub fn simulate(
     now: Duration,
     mut server: impl FnMut(&SentRequest) -> ServerResponse,
 ) -> FetchTrace {
-    let mut log = Log::default();
-    let outcome = run(req, profile, cache, now, &mut server, &mut log);
+    // The same loop as `drive`, over a transport that answers at once: its
+    // future is ready on the first poll.
+    let fetch = drive_with_cache(req, profile, Some((cache, now)), |sent| {
+        std::future::ready(Ok::<_, Infallible>(Delivery::Answered(server(sent))))
+    });
+    let mut fetch = pin!(fetch);
+    let (driven, cache_hits) = match fetch.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(done)) => done,
+        Poll::Ready(Err(never)) => match never {},
+        Poll::Pending => unreachable!("a transport of ready futures never waits"),
+    };
+    let exchanges = driven
+        .exchanges
+        .into_iter()
+        .filter_map(|e| {
+            e.response.map(|response| Exchange {
+                request: e.request,
+                response,
+            })
+        })
+        .collect();
+    let outcome = match driven.outcome {
+        DriveOutcome::Allowed(ok) => Ok(ok),
+        DriveOutcome::Blocked(blocked) => Err(blocked),
+        DriveOutcome::ActualWithheld => unreachable!("this transport answers every request"),
+    };
     FetchTrace {
-        exchanges: log.exchanges,
-        cache_hits: log.cache_hits,
+        exchanges,
+        cache_hits,
         outcome,
-    }
-}
-
-#[derive(Default)]
-struct Log {
-    exchanges: Vec<Exchange>,
-    cache_hits: usize,
-}
-
-fn run(
-    req: &BrowserRequest,
-    profile: Profile,
-    cache: &mut PreflightCache,
-    now: Duration,
-    server: &mut impl FnMut(&SentRequest) -> ServerResponse,
-    log: &mut Log,
-) -> Result<ActualOk, Blocked> {
-    let mut current = plan(req, profile)?;
-    loop {
-        if current.needs_preflight {
-            if cache.covers(&current, now) {
-                log.cache_hits += 1;
-            } else {
-                let sent = SentRequest {
-                    kind: ExchangeKind::Preflight,
-                    method: "OPTIONS".to_string(),
-                    url: current.url.clone(),
-                    headers: current.preflight_headers.clone(),
-                    credentials: false,
-                };
-                let response = server(&sent);
-                let verdict = evaluate_preflight(&current, response.status, &response.headers);
-                log.exchanges.push(Exchange {
-                    request: sent,
-                    response,
-                });
-                match verdict {
-                    Ok(ok) => cache.store(&current, &ok, now),
-                    Err(blocked) => {
-                        cache.clear(&current);
-                        return Err(blocked);
-                    }
-                }
-            }
-        }
-        let sent = SentRequest {
-            kind: ExchangeKind::Actual,
-            method: current.method.clone(),
-            url: current.url.clone(),
-            headers: current.actual_request_headers(),
-            credentials: current.credentials_sent,
-        };
-        let response = server(&sent);
-        let step = follow_redirect(&current, response.status, &response.headers);
-        let result = match step {
-            Ok(RedirectOutcome::NotARedirect) => {
-                check_actual(&current, response.status, &response.headers)
-            }
-            Ok(RedirectOutcome::OpaqueRedirect) => Ok(ActualOk {
-                response_type: ResponseType::OpaqueRedirect,
-                status: 0,
-                exposed_headers: Vec::new(),
-                hidden_headers: Vec::new(),
-                notes: vec![
-                    "redirect mode `manual`: the page gets an opaque-redirect response".to_string(),
-                ],
-            }),
-            Ok(RedirectOutcome::Follow(hop)) => {
-                log.exchanges.push(Exchange {
-                    request: sent,
-                    response,
-                });
-                current = hop.next;
-                continue;
-            }
-            Err(blocked) => Err(blocked),
-        };
-        log.exchanges.push(Exchange {
-            request: sent,
-            response,
-        });
-        if result.is_err() && current.needs_preflight {
-            // R25: a preflighted fetch that fails forgets its cached preflights.
-            cache.clear(&current);
-        }
-        return result;
     }
 }
