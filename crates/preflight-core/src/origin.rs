@@ -111,6 +111,17 @@ impl Origin {
         Ok(Origin::of_url(&url))
     }
 
+    /// The origin of the page a user names: `null` for a page with an opaque
+    /// origin (a sandboxed iframe, a data: URL), otherwise the origin of the
+    /// URL, as [`Origin::from_url_str`].
+    pub fn of_page(s: &str) -> Result<Origin, OriginError> {
+        if s == "null" {
+            Ok(Origin::Opaque)
+        } else {
+            Origin::from_url_str(s)
+        }
+    }
+
     /// Parse a string that must already be a serialized origin, exactly as a
     /// browser writes it in the `Origin` header (R15). This is what a
     /// configuration holds: anything else is refused with the canonical form.
@@ -248,6 +259,16 @@ mod tests {
             let err = Origin::parse_serialized(input).unwrap_err();
             assert!(format!("{err:?}").starts_with(kind), "{input}: {err:?}");
         }
+    }
+
+    #[test]
+    fn the_page_origin_null_is_opaque() {
+        assert_eq!(Origin::of_page("null"), Ok(Origin::Opaque));
+        assert_eq!(
+            Origin::of_page("https://a.test/x").unwrap().serialize(),
+            "https://a.test"
+        );
+        assert!(Origin::of_page("a.test").is_err());
     }
 
     #[test]

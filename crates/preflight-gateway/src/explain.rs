@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use http::Request;
 use preflight_core::browser::{
-    drive, BrowserRequest, CredentialsMode, Delivery, Profile, Report, SentRequest, ServerResponse,
+    drive, header_pairs, BrowserRequest, CredentialsMode, Delivery, Profile, Report, SentRequest,
+    ServerResponse,
 };
 use preflight_core::{Origin, Refusal};
 use preflight_tower::CorsOutcome;
@@ -136,12 +137,8 @@ impl Gateway {
         let path_only = q.path.split('?').next().unwrap_or_default();
         let route = table.lookup(path_only).map(|e| e.route.path.clone());
         let outcomes: Arc<Mutex<Vec<Option<CorsOutcome>>>> = Arc::default();
-        // `null`: a page with an opaque origin (a sandboxed iframe, a data: URL).
-        let origin = if q.origin == "null" {
-            Origin::Opaque
-        } else {
-            Origin::from_url_str(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?
-        };
+        let origin =
+            Origin::of_page(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?;
         if !q.path.starts_with('/') {
             return Err(format!(
                 "path {:?}: write a path that starts with /",
@@ -180,16 +177,7 @@ impl Gateway {
                 if let Ok(mut o) = outcomes.lock() {
                     o.push(res.extensions().get::<CorsOutcome>().cloned());
                 }
-                let headers = res
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
+                let headers = header_pairs(res.headers());
                 Ok::<_, String>(Delivery::Answered(ServerResponse {
                     status: res.status().as_u16(),
                     headers,

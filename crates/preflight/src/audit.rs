@@ -248,17 +248,7 @@ pub async fn run(args: AuditArgs) -> ExitCode {
                 _ => ExitCode::from(2),
             }
         }
-        Err(message) => {
-            if args.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "error", "message": message})
-                );
-            } else {
-                eprintln!("error: {message}");
-            }
-            ExitCode::from(2)
-        }
+        Err(message) => crate::report::fail(&message, args.json),
     }
 }
 

@@ -13,8 +13,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use preflight_core::browser::{
-    drive, BrowserRequest, CredentialsMode, Delivery, ExchangeKind, Profile, SentRequest,
-    ServerResponse,
+    drive, header_pairs, BrowserRequest, CredentialsMode, Delivery, ExchangeKind, Profile,
+    SentRequest, ServerResponse,
 };
 use preflight_core::Origin;
 use url::Url;
@@ -32,6 +32,31 @@ use crate::report;
 pub struct CheckArgs {
     /// The URL the page fetches.
     pub url: String,
+    #[command(flatten)]
+    pub page: PageArgs,
+    /// Send the actual request even when it is not GET or HEAD (it may change data).
+    #[arg(long)]
+    pub send_actual: bool,
+    /// A request body for the actual request.
+    #[arg(short = 'd', long = "data")]
+    pub data: Option<String>,
+    /// Cookies to send when credentials are included (the browser's cookie jar).
+    #[arg(long)]
+    pub cookie: Option<String>,
+    /// Seconds to wait for each response.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Trust this PEM certificate (or bundle) too, for servers with a private CA.
+    #[arg(long, value_name = "PEM")]
+    pub cacert: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the page asks fetch() for: the arguments `check` and `explain` share.
+#[derive(Debug, Args)]
+pub struct PageArgs {
     /// The page's origin, e.g. https://app.example.com (or `null` for a sandboxed page)
     #[arg(long)]
     pub origin: String,
@@ -44,27 +69,9 @@ pub struct CheckArgs {
     /// fetch()'s credentials mode.
     #[arg(long, value_enum, default_value_t = Credentials::SameOrigin)]
     pub credentials: Credentials,
-    /// Send the actual request even when it is not GET or HEAD (it may change data).
-    #[arg(long)]
-    pub send_actual: bool,
-    /// A request body for the actual request.
-    #[arg(short = 'd', long = "data")]
-    pub data: Option<String>,
-    /// Cookies to send when credentials are included (the browser's cookie jar).
-    #[arg(long)]
-    pub cookie: Option<String>,
     /// Whose rules: current Chromium, or the Fetch standard as written.
     #[arg(long, value_enum, default_value_t = ProfileArg::Chromium)]
     pub profile: ProfileArg,
-    /// Seconds to wait for each response.
-    #[arg(long, default_value_t = 10)]
-    pub timeout: u64,
-    /// Trust this PEM certificate (or bundle) too, for servers with a private CA.
-    #[arg(long, value_name = "PEM")]
-    pub cacert: Option<PathBuf>,
-    /// Print one JSON object instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// fetch()'s credentials modes.
@@ -126,24 +133,13 @@ pub fn value_name(v: impl ValueEnum) -> String {
 }
 
 /// Build the browser request from the shared arguments of `check` and `explain`.
-pub fn browser_request(
-    origin: &str,
-    url: Url,
-    method: &str,
-    headers: &[String],
-    credentials: Credentials,
-) -> Result<BrowserRequest, String> {
-    // `null`: a page with an opaque origin (a sandboxed iframe, a data: URL).
-    let origin = if origin == "null" {
-        Origin::Opaque
-    } else {
-        Origin::from_url_str(origin)
-            .map_err(|e| format!("--origin {origin:?} is not an origin: {e}"))?
-    };
+pub fn browser_request(page: &PageArgs, url: Url) -> Result<BrowserRequest, String> {
+    let origin = Origin::of_page(&page.origin)
+        .map_err(|e| format!("--origin {:?} is not an origin: {e}", page.origin))?;
     let mut req = BrowserRequest::new(origin, url)
-        .method(method)
-        .credentials(credentials.into());
-    for (name, value) in parse_header_args(headers)? {
+        .method(page.method.as_str())
+        .credentials(page.credentials.into());
+    for (name, value) in parse_header_args(&page.headers)? {
         req = req.header(name, value);
     }
     Ok(req)
@@ -167,13 +163,7 @@ async fn check(args: &CheckArgs) -> Result<Report, String> {
             args.url
         ));
     }
-    let req = browser_request(
-        &args.origin,
-        url,
-        &args.method,
-        &args.headers,
-        args.credentials,
-    )?;
+    let req = browser_request(&args.page, url)?;
     // fetch() sends any header value without NUL, CR or LF (the plan refuses
     // those, as fetch() does), but the `http` crate refuses the other control
     // bytes too: say so before anything is sent, not after the preflight.
@@ -187,7 +177,7 @@ async fn check(args: &CheckArgs) -> Result<Report, String> {
              but preflight check cannot"
         ));
     }
-    let profile: Profile = args.profile.into();
+    let profile: Profile = args.page.profile.into();
     let client = client(args.cacert.as_deref())?;
     let timeout = Duration::from_secs(args.timeout.max(1));
 
@@ -227,8 +217,8 @@ async fn check(args: &CheckArgs) -> Result<Report, String> {
             plan.method,
             plan.url,
             plan.origin,
-            value_name(args.credentials),
-            value_name(args.profile),
+            value_name(args.page.credentials),
+            value_name(args.page.profile),
         ));
         if !plan.dropped_headers.is_empty() {
             report.context.push(format!(
@@ -318,16 +308,7 @@ pub(crate) async fn send(
         .map_err(|_| format!("{method} {url}: no response within {} s", timeout.as_secs()))?
         .map_err(|e| describe_client_error(&e, &host, port))?;
     let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(response.headers());
     // Read (and drop) the body so that the connection can be reused.
     let _ = tokio::time::timeout(timeout, response.into_body().collect()).await;
     Ok((status, headers))

@@ -19,8 +19,7 @@ use http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use preflight_core::browser::CredentialsMode;
-use preflight_gateway::admin::{parse_header_lines, ExplainQuery};
+use preflight_gateway::admin::ExplainQuery;
 use preflight_gateway::body::{boxed, GatewayBody};
 use preflight_gateway::server::{bind, serve_plain};
 use preflight_gateway::{Config, Gateway};
@@ -191,19 +190,11 @@ fn fail(message: &str) -> ExitCode {
 /// `/explain?path=&method=&headers=&credentials=`: what `preflight explain`
 /// says of the page's request (the page's own origin, so no CORS is involved).
 async fn explain(gateway: &Gateway, origin: &str, query: &str) -> Response<GatewayBody> {
-    let mut q = ExplainQuery {
+    // The dashboard form's fields; the origin is always the page's own.
+    let q = ExplainQuery {
         origin: origin.to_string(),
-        ..ExplainQuery::default()
+        ..ExplainQuery::from_query(query)
     };
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        match &*k {
-            "path" => q.path = v.into_owned(),
-            "method" if !v.is_empty() => q.method = v.into_owned(),
-            "headers" => q.headers = parse_header_lines(&v),
-            "credentials" if v == "include" => q.credentials = CredentialsMode::Include,
-            _ => {}
-        }
-    }
     match gateway.explain(&q).await {
         Ok(e) => json(
             StatusCode::OK,

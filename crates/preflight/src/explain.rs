@@ -10,7 +10,7 @@ use preflight_core::browser::Report;
 use preflight_gateway::explain::{source_name, ExplainQuery};
 use preflight_gateway::{Config, Gateway};
 
-use crate::check::{parse_header_args, value_name, Credentials, ProfileArg};
+use crate::check::{parse_header_args, value_name, PageArgs};
 use crate::report;
 
 /// Arguments of `preflight explain`.
@@ -25,21 +25,8 @@ pub struct ExplainArgs {
     /// The configuration file.
     #[arg(long, short = 'c', default_value = "./preflight.toml")]
     pub config: PathBuf,
-    /// The page's origin, e.g. https://app.example.com
-    #[arg(long)]
-    pub origin: String,
-    /// The request method, as the page passes it to fetch().
-    #[arg(short = 'X', long = "request", default_value = "GET")]
-    pub method: String,
-    /// A request header the page sets, as 'Name: value'. Repeatable.
-    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// fetch()'s credentials mode.
-    #[arg(long, value_enum, default_value_t = Credentials::SameOrigin)]
-    pub credentials: Credentials,
-    /// Whose rules: current Chromium, or the Fetch standard as written.
-    #[arg(long, value_enum, default_value_t = ProfileArg::Chromium)]
-    pub profile: ProfileArg,
+    #[command(flatten)]
+    pub page: PageArgs,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -58,26 +45,26 @@ async fn explain(args: &ExplainArgs) -> Result<Report, String> {
             args.config.display()
         )
     })?;
-    let headers = parse_header_args(&args.headers)?;
+    let headers = parse_header_args(&args.page.headers)?;
     let gateway = Gateway::new(config.clone());
     let query = ExplainQuery {
         path: args.path.clone(),
-        origin: args.origin.clone(),
-        method: args.method.clone(),
+        origin: args.page.origin.clone(),
+        method: args.page.method.clone(),
         headers,
-        credentials: args.credentials.into(),
-        profile: args.profile.into(),
+        credentials: args.page.credentials.into(),
+        profile: args.page.profile.into(),
     };
     let explanation = gateway.explain(&query).await?;
     let mut report = explanation.report.clone();
     report.context.push(format!(
         "preflight explain: {} {} from {} (config: {}, credentials: {}, profile: {})",
-        args.method,
+        args.page.method,
         args.path,
-        args.origin,
+        args.page.origin,
         args.config.display(),
-        value_name(args.credentials),
-        value_name(args.profile),
+        value_name(args.page.credentials),
+        value_name(args.page.profile),
     ));
     let route = explanation.route_index.and_then(|i| config.routes.get(i));
     match route {

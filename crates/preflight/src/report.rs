@@ -35,16 +35,20 @@ pub fn finish(result: Result<Report, String>, json: bool) -> ExitCode {
             print(&r, json);
             exit_code(&r)
         }
-        Err(message) => {
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"verdict": "error", "message": message})
-                );
-            } else {
-                eprintln!("error: {message}");
-            }
-            ExitCode::from(2)
-        }
+        Err(message) => fail(&message, json),
     }
+}
+
+/// An error of a doctor command (`check`, `explain`, `audit`): one line on
+/// stderr, or a JSON object with `--json`; exit 2.
+pub fn fail(message: &str, json: bool) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"verdict": "error", "message": message})
+        );
+    } else {
+        eprintln!("error: {message}");
+    }
+    ExitCode::from(2)
 }
