@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{Problem, SourceFile};
+use crate::config::diagnostics::{Problem, SourceFile};
 
 /// One path of the document with its operations.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,10 +2,14 @@
 //! streamed both ways, hop-by-hop headers removed, `X-Forwarded-*` added,
 //! timeouts, a body limit, and `Upgrade` passed through.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::header::{
@@ -18,6 +22,7 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tower::Service;
 
 use crate::body::{self, error_response, GatewayBody, Limited};
 use crate::config::Route;
@@ -63,6 +68,36 @@ pub struct ProxySettings {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ProxyTiming {
     pub upstream: Option<Duration>,
+}
+
+/// The proxy as the service behind a route's method check: forwards to the
+/// route's upstream and puts the [`ProxyTiming`] in the response's extensions.
+#[derive(Clone)]
+pub(crate) struct Proxy {
+    pub(crate) client: UpstreamClient,
+    pub(crate) settings: ProxySettings,
+    pub(crate) route: Arc<Route>,
+    pub(crate) conn: ConnInfo,
+}
+
+impl Service<Request<GatewayBody>> for Proxy {
+    type Response = Response<GatewayBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<GatewayBody>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let (mut res, timing) =
+                forward(&this.client, this.settings, &this.route, this.conn, req).await;
+            res.extensions_mut().insert(timing);
+            Ok(res)
+        })
+    }
 }
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
