@@ -81,7 +81,7 @@ impl ExplainQuery {
 }
 
 /// `Name: value` lines (or bare names) as the form's textarea holds them.
-pub fn parse_header_lines(text: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_header_lines(text: &str) -> Vec<(String, String)> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -113,15 +113,14 @@ pub struct Explanation {
 }
 
 pub(crate) async fn explain(
-table: Arc<Table>,
-gateway_origin: &str,
-q: &ExplainQuery,
+    table: Arc<Table>,
+    gateway_origin: &str,
+    q: &ExplainQuery,
 ) -> Result<Explanation, String> {
     let path_only = q.path.split('?').next().unwrap_or_default();
     let route = table.lookup(path_only).map(|e| e.route.path.clone());
     let outcomes: Arc<Mutex<Vec<Option<CorsOutcome>>>> = Arc::default();
-    let origin =
-        Origin::of_page(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?;
+    let origin = Origin::of_page(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?;
     if !q.path.starts_with('/') {
         return Err(format!(
             "path {:?}: write a path that starts with /",
@@ -139,13 +138,12 @@ q: &ExplainQuery,
     let driven = drive(&req, q.profile, |sent: &SentRequest| {
         let table = table.clone();
         let outcomes = outcomes.clone();
-        let mut b =
-            Request::builder()
-                .method(sent.method.as_str())
-                .uri(match sent.url.query() {
-                    Some(query) => format!("{}?{query}", sent.url.path()),
-                    None => sent.url.path().to_string(),
-                });
+        let mut b = Request::builder()
+            .method(sent.method.as_str())
+            .uri(match sent.url.query() {
+                Some(query) => format!("{}?{query}", sent.url.path()),
+                None => sent.url.path().to_string(),
+            });
         for (k, v) in &sent.headers {
             b = b.header(k.as_str(), v.as_str());
         }

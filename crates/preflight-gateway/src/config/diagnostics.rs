@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use toml_edit::{ImDocument, Item};
 
-
 /// How bad a [`Problem`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -39,7 +38,11 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub(crate) fn new(severity: Severity, key: impl Into<String>, message: impl Into<String>) -> Problem {
+    pub(crate) fn new(
+        severity: Severity,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Problem {
         Problem {
             severity,
             key: key.into(),

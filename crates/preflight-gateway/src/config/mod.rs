@@ -6,10 +6,10 @@
 //! file, the line and the key, with the fix, so that `preflight lint` can render
 //! it and `preflight serve` can log it. A [`Config`] only exists valid.
 //!
-//! The pieces: [`schema`] is what serde reads, [`values`] parses the values
-//! written as text, [`validation`] turns the raw tables into the [`model`],
-//! [`diagnostics`] holds the problems and the parsed document they point into,
-//! and [`fixes`] the fix for each policy refusal.
+//! The pieces: `schema` is what serde reads, `values` parses the values
+//! written as text, `validation` turns the raw tables into the `model`,
+//! `diagnostics` holds the problems and the parsed document they point into,
+//! and `fixes` the fix for each policy refusal.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -21,10 +21,8 @@ mod schema;
 mod validation;
 mod values;
 
-pub use diagnostics::{line_col, ConfigError, Problem, Severity, SourceFile};
-pub use model::{
-    Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles, Upstream,
-};
+pub use diagnostics::{ConfigError, Problem, Severity, SourceFile};
+pub use model::{Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles, Upstream};
 
 use diagnostics::Document;
 use schema::RawFile;

@@ -16,7 +16,6 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const DEFAULT_BODY_LIMIT: u64 = 10 * 1024 * 1024;
 pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 
-
 /// The `[server]` table, validated.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {

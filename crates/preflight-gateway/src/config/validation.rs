@@ -465,9 +465,7 @@ impl Validator {
         for p in self.problems.iter_mut() {
             if let Some(key) = p.key.strip_prefix("server.") {
                 if p.span.is_none() {
-                    p.span = self
-                        .document
-                        .span(&[Seg::Key("server"), Seg::Key(key)]);
+                    p.span = self.document.span(&[Seg::Key("server"), Seg::Key(key)]);
                 }
             }
         }

@@ -108,7 +108,6 @@ pub(crate) fn parse_upstream(text: &str) -> Result<Upstream, (String, &'static s
 mod tests {
     use super::*;
 
-
     #[test]
     fn sizes_and_durations() {
         assert_eq!(parse_size("10MiB"), Some(10 << 20));
