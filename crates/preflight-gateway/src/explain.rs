@@ -112,6 +112,10 @@ pub struct Explanation {
     pub config_fix: Option<String>,
 }
 
+/// Run a page's request through `table` as a browser would: the browser
+/// side is `preflight_core::browser`, the server side the table's router,
+/// CORS layers and method checks over a stand-in for the upstream.
+/// `gateway_origin` is where the page addresses the gateway.
 pub(crate) async fn explain(
     table: Arc<Table>,
     gateway_origin: &str,

@@ -133,7 +133,7 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
         Some(CorsOutcome::Actual { allowed: false, .. }) => "refused",
         _ => "none",
     };
-    // DESIGN.md: a refusal says why, in the log too.
+    // A refusal says why, in the log too.
     let why = refusal.map(|(_, r)| r.to_string());
     if let Some((kind, r)) = refusal {
         metrics.refused(RefusedRequest {

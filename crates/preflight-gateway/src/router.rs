@@ -196,7 +196,7 @@ where
         if methods.contains(req.method()) {
             return Either::Right(self.inner.call(req));
         }
-        // DESIGN.md: an ordinary OPTIONS on a route without OPTIONS gets
+        // An ordinary OPTIONS on a route without OPTIONS gets
         // 204 with Allow (the layer does this when CORS is on; here for
         // routes with `cors = false`).
         let mut res = if req.method() == Method::OPTIONS {

@@ -11,6 +11,6 @@ pub(crate) struct State {
     /// policy allows, or the policy's methods when the route is not known.
     pub(crate) preflight_methods: MethodSet,
     /// The route's own methods, when known: they decide the answer to an
-    /// ordinary `OPTIONS` (DESIGN.md: `204` with `Allow`).
+    /// ordinary `OPTIONS` (`204` with `Allow`).
     pub(crate) route_methods: Option<MethodSet>,
 }

@@ -490,6 +490,13 @@ async fn disabled_route_refuses_preflights_and_strips_inner_cors() {
     let res = svc.oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(
+        res.extensions().get::<CorsOutcome>(),
+        Some(&CorsOutcome::Actual {
+            allowed: false,
+            reason: Some(Refusal::CorsDisabled)
+        })
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
