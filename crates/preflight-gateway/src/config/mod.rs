@@ -26,7 +26,6 @@ pub use model::{Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFi
 
 use diagnostics::Document;
 use schema::RawFile;
-use validation::Validator;
 
 impl Config {
     /// Read and validate a configuration file.
@@ -59,20 +58,7 @@ impl Config {
                 return Err(ConfigError { problems: vec![p] });
             }
         };
-        let mut v = Validator {
-            source,
-            document: Arc::new(document),
-            problems: Vec::new(),
-        };
-        let config = v.validate(raw, base_dir);
-        let Validator { problems, .. } = v;
-        match config {
-            Some(mut config) if !problems.iter().any(Problem::is_error) => {
-                config.warnings = problems;
-                Ok(config)
-            }
-            _ => Err(ConfigError { problems }),
-        }
+        validation::validate(source, Arc::new(document), raw, base_dir)
     }
 }
 

@@ -7,17 +7,42 @@ use std::sync::Arc;
 
 use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError};
 
-use super::diagnostics::{dotted, Document, Problem, Seg, Severity, SourceFile};
+use super::diagnostics::{dotted, ConfigError, Document, Problem, Seg, Severity, SourceFile};
 use super::fixes::{policy_help, MAX_AGE_HELP};
 use super::model::{Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles};
 use super::schema::{OneOrMany, RawFile, RawServer, RouteCors, SizeValue};
 use super::values::{parse_addr, parse_duration, parse_size, parse_upstream};
 use crate::openapi;
 
-pub(crate) struct Validator {
-    pub(crate) source: Arc<SourceFile>,
-    pub(crate) document: Arc<Document>,
-    pub(crate) problems: Vec<Problem>,
+/// Validate the raw tables read from `document`: the configuration (with
+/// its warnings), or every problem found, errors and warnings.
+pub(crate) fn validate(
+    source: Arc<SourceFile>,
+    document: Arc<Document>,
+    raw: RawFile,
+    base_dir: &Path,
+) -> Result<Config, ConfigError> {
+    let mut v = Validator {
+        source,
+        document,
+        problems: Vec::new(),
+    };
+    let config = v.validate(raw, base_dir);
+    let problems = v.problems;
+    match config {
+        Some(mut config) if !problems.iter().any(Problem::is_error) => {
+            config.warnings = problems;
+            Ok(config)
+        }
+        _ => Err(ConfigError { problems }),
+    }
+}
+
+/// The problems found so far, and where to point them.
+struct Validator {
+    source: Arc<SourceFile>,
+    document: Arc<Document>,
+    problems: Vec<Problem>,
 }
 
 impl Validator {
@@ -46,7 +71,7 @@ impl Validator {
         );
     }
 
-    pub(crate) fn validate(&mut self, raw: RawFile, base_dir: &Path) -> Option<Config> {
+    fn validate(&mut self, raw: RawFile, base_dir: &Path) -> Option<Config> {
         let server = self.server(&raw.server, base_dir);
         let default_cors = match &raw.cors {
             Some(c) => match Policy::new(c) {
