@@ -16,11 +16,17 @@ use tokio::sync::watch;
 
 use crate::body::{self, GatewayBody};
 use crate::config::{RouteCorsPolicy, RouteSource};
-pub use crate::explain::{parse_header_lines, ExplainQuery, Explanation};
-use crate::server::{serve_plain, Gateway};
+pub use crate::explain::ExplainQuery;
+use crate::explain::Explanation;
+use crate::gateway::Gateway;
+use crate::listen::serve_plain;
 
 /// Serve the admin endpoints until shutdown.
-pub async fn serve(gateway: Gateway, listener: TcpListener, shutdown: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    gateway: Gateway,
+    listener: TcpListener,
+    shutdown: watch::Receiver<bool>,
+) {
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let gateway = gateway.clone();
         async move { Ok::<_, Infallible>(handle(&gateway, req).await) }

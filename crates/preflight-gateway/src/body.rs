@@ -65,7 +65,7 @@ where
 
 /// The gateway's own error answer: a one-line JSON body, so that a script
 /// that can read it (the CORS headers are added by the layer) sees why.
-pub fn error_response(status: StatusCode, message: &str) -> Response<GatewayBody> {
+pub(crate) fn error_response(status: StatusCode, message: &str) -> Response<GatewayBody> {
     let body = serde_json::json!({ "error": message, "status": status.as_u16() }).to_string();
     let mut res = Response::new(full(body));
     *res.status_mut() = status;
@@ -77,12 +77,12 @@ pub fn error_response(status: StatusCode, message: &str) -> Response<GatewayBody
 /// The error a [`Limited`] body yields once the limit is passed.
 #[derive(Debug, thiserror::Error)]
 #[error("the request body is larger than the limit of {0} bytes")]
-pub struct BodyTooLarge(pub u64);
+pub(crate) struct BodyTooLarge(pub(crate) u64);
 
 pin_project! {
     /// A request body that fails once more than `limit` bytes went through,
     /// and raises `tripped` so that the proxy answers 413 rather than 502.
-    pub struct Limited<B> {
+    pub(crate) struct Limited<B> {
         #[pin]
         inner: B,
         seen: u64,
@@ -92,7 +92,7 @@ pin_project! {
 }
 
 impl<B> Limited<B> {
-    pub fn new(inner: B, limit: u64, tripped: Arc<AtomicBool>) -> Self {
+    pub(crate) fn new(inner: B, limit: u64, tripped: Arc<AtomicBool>) -> Self {
         Limited {
             inner,
             seen: 0,

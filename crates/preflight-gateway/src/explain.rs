@@ -3,24 +3,24 @@
 //! stand-in for the upstream (the browser side is `preflight_core::browser`).
 //! Used by `preflight explain`, the dashboard's form and the demo page.
 
-use std::net::SocketAddr;
-use std::path::Path;
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
-use http::Request;
+use futures_util::future::{self, Ready};
+use http::{HeaderValue, Request, Response};
 use preflight_core::browser::{
     drive, header_pairs, BrowserRequest, CredentialsMode, Delivery, Profile, Report, SentRequest,
     ServerResponse,
 };
 use preflight_core::{Origin, Refusal};
 use preflight_tower::CorsOutcome;
+use tower::Service;
 use url::Url;
 
-use crate::body;
-use crate::config::{locate, Config, RouteCorsPolicy, RouteSource};
-use crate::proxy::ConnInfo;
-use crate::router::Mode;
-use crate::server::Gateway;
+use crate::body::{self, GatewayBody};
+use crate::config::{Config, RouteCorsPolicy, RouteSource};
+use crate::router::Table;
 
 /// The "explain" form's input: what a page on `origin` would send.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ impl ExplainQuery {
 }
 
 /// `Name: value` lines (or bare names) as the form's textarea holds them.
-pub fn parse_header_lines(text: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_header_lines(text: &str) -> Vec<(String, String)> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -112,107 +112,111 @@ pub struct Explanation {
     pub config_fix: Option<String>,
 }
 
-impl Gateway {
-    /// The gateway's own origin, as a page would address it: its first listen
-    /// address.
-    pub fn origin(&self) -> String {
-        let config = self.config();
-        let scheme = if config.server.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        match config.server.listen.first() {
-            Some(addr) => format!("{scheme}://{addr}"),
-            None => format!("{scheme}://127.0.0.1"),
+/// Run a page's request through `table` as a browser would: the browser
+/// side is `preflight_core::browser`, the server side the table's router,
+/// CORS layers and method checks over a stand-in for the upstream.
+/// `gateway_origin` is where the page addresses the gateway.
+pub(crate) async fn explain(
+    table: Arc<Table>,
+    gateway_origin: &str,
+    q: &ExplainQuery,
+) -> Result<Explanation, String> {
+    let path_only = q.path.split('?').next().unwrap_or_default();
+    let route = table.lookup(path_only).map(|e| e.route.path.clone());
+    let outcomes: Arc<Mutex<Vec<Option<CorsOutcome>>>> = Arc::default();
+    let origin = Origin::of_page(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?;
+    if !q.path.starts_with('/') {
+        return Err(format!(
+            "path {:?}: write a path that starts with /",
+            q.path
+        ));
+    }
+    let url = Url::parse(&format!("{gateway_origin}{}", q.path))
+        .map_err(|e| format!("path {:?}: {e}", q.path))?;
+    let mut req = BrowserRequest::new(origin, url)
+        .method(q.method.clone())
+        .credentials(q.credentials);
+    for (k, v) in &q.headers {
+        req = req.header(k.clone(), v.clone());
+    }
+    let driven = drive(&req, q.profile, |sent: &SentRequest| {
+        let table = table.clone();
+        let outcomes = outcomes.clone();
+        let mut b = Request::builder()
+            .method(sent.method.as_str())
+            .uri(match sent.url.query() {
+                Some(query) => format!("{}?{query}", sent.url.path()),
+                None => sent.url.path().to_string(),
+            });
+        for (k, v) in &sent.headers {
+            b = b.header(k.as_str(), v.as_str());
+        }
+        let built = b.body(body::empty());
+        async move {
+            let req = built.map_err(|e| format!("the request cannot be built: {e}"))?;
+            let res = table.dispatch(req, |_| StandIn).await;
+            if let Ok(mut o) = outcomes.lock() {
+                o.push(res.extensions().get::<CorsOutcome>().cloned());
+            }
+            let headers = header_pairs(res.headers());
+            Ok::<_, String>(Delivery::Answered(ServerResponse {
+                status: res.status().as_u16(),
+                headers,
+            }))
+        }
+    })
+    .await?;
+    let route_index = table.route_index(path_only);
+    let outcomes = outcomes.lock().map(|o| o.clone()).unwrap_or_default();
+    let mut explanation = Explanation {
+        route,
+        route_index,
+        outcomes,
+        report: Report::from_driven(&driven),
+        config_fix: None,
+    };
+    // A path no route matches gets the gateway's own 404, which a browser
+    // may well let the script read: the page still did not reach the API,
+    // so the fix (add a route) is given even when the verdict is allowed.
+    if !explanation.report.is_allowed() || explanation.route_index.is_none() {
+        explanation.config_fix = config_fix(&explanation, &table.config, &q.origin);
+        if let Some(fix) = &explanation.config_fix {
+            explanation.report.fix = Some(fix.clone());
+        }
+        if let Some(refusal) = gateway_refusal(&explanation.outcomes) {
+            explanation.report.message = format!(
+                "The gateway refused: {refusal}. The browser then reports: {}",
+                explanation.report.message
+            );
         }
     }
+    Ok(explanation)
+}
 
-    /// Run a page's request through the current table, as a browser would
-    /// (the browser side is `preflight_core::browser`, the server side the
-    /// gateway's real layers with a stand-in for the upstream). An `Err` is a
-    /// query that cannot be run (a bad origin or path).
-    pub async fn explain(&self, q: &ExplainQuery) -> Result<Explanation, String> {
-        let table = self.table();
-        let path_only = q.path.split('?').next().unwrap_or_default();
-        let route = table.lookup(path_only).map(|e| e.route.path.clone());
-        let outcomes: Arc<Mutex<Vec<Option<CorsOutcome>>>> = Arc::default();
-        let origin =
-            Origin::of_page(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?;
-        if !q.path.starts_with('/') {
-            return Err(format!(
-                "path {:?}: write a path that starts with /",
-                q.path
-            ));
-        }
-        let url = Url::parse(&format!("{}{}", self.origin(), q.path))
-            .map_err(|e| format!("path {:?}: {e}", q.path))?;
-        let mut req = BrowserRequest::new(origin, url)
-            .method(q.method.clone())
-            .credentials(q.credentials);
-        for (k, v) in &q.headers {
-            req = req.header(k.clone(), v.clone());
-        }
-        let conn = ConnInfo {
-            remote: SocketAddr::from(([127, 0, 0, 1], 0)),
-            tls: false,
-        };
-        let driven = drive(&req, q.profile, |sent: &SentRequest| {
-            let table = table.clone();
-            let outcomes = outcomes.clone();
-            let mut b =
-                Request::builder()
-                    .method(sent.method.as_str())
-                    .uri(match sent.url.query() {
-                        Some(query) => format!("{}?{query}", sent.url.path()),
-                        None => sent.url.path().to_string(),
-                    });
-            for (k, v) in &sent.headers {
-                b = b.header(k.as_str(), v.as_str());
-            }
-            let built = b.body(body::empty());
-            async move {
-                let req = built.map_err(|e| format!("the request cannot be built: {e}"))?;
-                let (res, _) = table.dispatch(req, conn, Mode::Explain).await;
-                if let Ok(mut o) = outcomes.lock() {
-                    o.push(res.extensions().get::<CorsOutcome>().cloned());
-                }
-                let headers = header_pairs(res.headers());
-                Ok::<_, String>(Delivery::Answered(ServerResponse {
-                    status: res.status().as_u16(),
-                    headers,
-                }))
-            }
-        })
-        .await?;
-        let route_index = table.route_index(path_only);
-        let outcomes = outcomes.lock().map(|o| o.clone()).unwrap_or_default();
-        let mut explanation = Explanation {
-            route,
-            route_index,
-            outcomes,
-            report: Report::from_driven(&driven),
-            config_fix: None,
-        };
-        // A path no route matches gets the gateway's own 404, which a browser
-        // may well let the script read: the page still did not reach the API,
-        // so the fix (add a route) is given even when the verdict is allowed.
-        if !explanation.report.is_allowed() || explanation.route_index.is_none() {
-            let config = &table.config;
-            let source = &config.source;
-            explanation.config_fix =
-                config_fix(&explanation, config, &source.path, &source.text, &q.origin);
-            if let Some(fix) = &explanation.config_fix {
-                explanation.report.fix = Some(fix.clone());
-            }
-            if let Some(refusal) = gateway_refusal(&explanation.outcomes) {
-                explanation.report.message = format!(
-                    "The gateway refused: {refusal}. The browser then reports: {}",
-                    explanation.report.message
-                );
-            }
-        }
-        Ok(explanation)
+/// The header the stand-in puts on "the upstream's" answer.
+const EXPLAIN_MARKER: &str = "x-preflight-explain";
+
+/// Explain's stand-in for the upstream, behind a route's method check: it
+/// answers at once, so that explaining never reaches an upstream.
+#[derive(Clone, Copy)]
+struct StandIn;
+
+impl Service<Request<GatewayBody>> for StandIn {
+    type Response = Response<GatewayBody>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<GatewayBody>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _req: Request<GatewayBody>) -> Self::Future {
+        let mut res = Response::new(body::full("(the upstream's response)"));
+        res.headers_mut().insert(
+            EXPLAIN_MARKER,
+            HeaderValue::from_static("upstream response stands here"),
+        );
+        future::ready(Ok(res))
     }
 }
 
@@ -242,53 +246,26 @@ fn route_key(source: &RouteSource) -> String {
     }
 }
 
-/// True when the file sets `route.cors.<key>` itself (otherwise the value is
-/// inherited from `[cors]`).
-fn route_sets(text: &str, route: &str, key: &str) -> bool {
-    let Ok(doc) = text.parse::<toml::Table>() else {
-        return false;
-    };
-    let (table, index) = match route.split_once('[') {
-        Some((t, rest)) => (
-            t,
-            rest.trim_end_matches(']')
-                .parse::<usize>()
-                .unwrap_or(usize::MAX),
-        ),
-        None => return false,
-    };
-    doc.get(table)
-        .and_then(|v| v.as_array())
-        .and_then(|a| a.get(index))
-        .and_then(|r| r.get("cors"))
-        .and_then(|c| c.as_table())
-        .is_some_and(|c| c.contains_key(key))
-}
-
-/// Where a CORS key in effect for this route is written.
-fn cors_key(text: &str, route: Option<&str>, key: &str) -> String {
+/// Where a CORS key in effect for this route is written: in the route's own
+/// table when the file sets it there, otherwise in `[cors]`.
+fn cors_key(config: &Config, route: Option<&str>, key: &str) -> String {
     match route {
-        Some(r) if route_sets(text, r, key) => format!("{r}.cors.{key}"),
+        Some(r) if config.sets(&format!("{r}.cors.{key}")) => format!("{r}.cors.{key}"),
         _ => format!("cors.{key}"),
     }
 }
 
-fn at(file: &Path, text: &str, key: &str) -> String {
-    match locate(text, key) {
-        Some((line, col)) => format!("{}:{line}:{col} `{key}`", file.display()),
-        None => format!("{} `{key}` (not in the file yet)", file.display()),
+fn at(config: &Config, key: &str) -> String {
+    let file = config.source.path.display();
+    match config.locate(key) {
+        Some((line, col)) => format!("{file}:{line}:{col} `{key}`"),
+        None => format!("{file} `{key}` (not in the file yet)"),
     }
 }
 
 /// When the gateway's configuration is why the browser blocks, say what to
 /// change and where.
-fn config_fix(
-    e: &Explanation,
-    config: &Config,
-    file: &Path,
-    text: &str,
-    origin: &str,
-) -> Option<String> {
+fn config_fix(e: &Explanation, config: &Config, origin: &str) -> Option<String> {
     let route = e.route_index.and_then(|i| config.routes.get(i));
     let route_prefix = route.map(|r| route_key(&r.source));
     let rk = route_prefix.as_deref();
@@ -297,65 +274,68 @@ fn config_fix(
             allowed: false,
             reason,
         } => Some(reason.clone()),
-        CorsOutcome::Actual { allowed: false } => Some(Some(Refusal::OriginNotAllowed)),
+        CorsOutcome::Actual {
+            allowed: false,
+            reason,
+        } => Some(reason.clone()),
         _ => None,
     });
     let disabled = route.is_some_and(|r| matches!(r.cors, RouteCorsPolicy::Disabled));
     if route.is_none() {
         return Some(format!(
             "no route matches this path: add a [[routes]] entry for it ({})",
-            at(file, text, "routes")
+            at(config, "routes")
         ));
     }
     if disabled {
         let key = format!("{}.cors", rk.unwrap_or("routes"));
         return Some(format!(
             "this route has cors = false ({}): give it a cors table, or remove the line so it inherits [cors]",
-            at(file, text, &key)
+            at(config, &key)
         ));
     }
     match refusal.flatten() {
         Some(Refusal::OriginNotAllowed) if origin == "null" => {
-            let key = cors_key(text, rk, "allow_origins");
+            let key = cors_key(config, rk, "allow_origins");
             Some(format!(
                 "the page has the opaque origin `null`, which every sandboxed iframe and data: document shares: serve the page from its own origin and list that in allow_origins ({}); allowing \"null\" itself needs dangerously_allow_null_origin = true",
-                at(file, text, &key)
+                at(config, &key)
             ))
         }
         Some(Refusal::OriginNotAllowed) => {
-            let key = cors_key(text, rk, "allow_origins");
+            let key = cors_key(config, rk, "allow_origins");
             Some(format!(
                 "add \"{origin}\" to allow_origins ({})",
-                at(file, text, &key)
+                at(config, &key)
             ))
         }
         Some(Refusal::HeaderNotAllowed(h)) => {
-            let key = cors_key(text, rk, "allow_headers");
+            let key = cors_key(config, rk, "allow_headers");
             Some(format!(
                 "add \"{h}\" to allow_headers ({}), or stop sending it",
-                at(file, text, &key)
+                at(config, &key)
             ))
         }
         Some(Refusal::AuthorizationNotListed) => {
-            let key = cors_key(text, rk, "allow_headers");
+            let key = cors_key(config, rk, "allow_headers");
             Some(format!(
                 "list \"authorization\" by name in allow_headers ({}): `*` never covers it",
-                at(file, text, &key)
+                at(config, &key)
             ))
         }
         Some(Refusal::MethodNotAllowed(m)) => {
             let on_route = route.is_some_and(|r| r.methods.contains_bytes(m.as_bytes()));
             if on_route {
-                let key = cors_key(text, rk, "allow_methods");
+                let key = cors_key(config, rk, "allow_methods");
                 Some(format!(
                     "add \"{m}\" to allow_methods ({})",
-                    at(file, text, &key)
+                    at(config, &key)
                 ))
             } else {
                 let key = format!("{}.methods", rk.unwrap_or("routes"));
                 Some(format!(
                     "the route has no {m}: add it to methods ({}) if the API really has it",
-                    at(file, text, &key)
+                    at(config, &key)
                 ))
             }
         }
@@ -369,7 +349,7 @@ fn config_fix(
             let key = format!("{}.cors", rk.unwrap_or("routes"));
             Some(format!(
                 "cross-origin access is off here ({})",
-                at(file, text, &key)
+                at(config, &key)
             ))
         }
         None => {
@@ -379,10 +359,10 @@ fn config_fix(
                 RouteCorsPolicy::Disabled => None,
             });
             if policy_credentials == Some(false) {
-                let key = cors_key(text, rk, "allow_credentials");
+                let key = cors_key(config, rk, "allow_credentials");
                 Some(format!(
                     "the page sends credentials but the policy does not allow them: set allow_credentials = true ({}) and list the origins explicitly, or fetch without credentials",
-                    at(file, text, &key)
+                    at(config, &key)
                 ))
             } else {
                 None

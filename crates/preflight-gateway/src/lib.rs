@@ -1,12 +1,15 @@
 //! `preflight-gateway`: a reverse proxy that does, per route, what "Enable
 //! CORS" does on a cloud API gateway (DESIGN.md).
 //!
-//! The gateway is a stack of small pieces: [`router`] finds the route, the
-//! route's [`preflight_tower::CorsLayer`] answers preflights and writes the
-//! CORS headers, and [`proxy`] forwards to the upstream. [`config`] reads and
-//! validates the configuration file with diagnostics that point into it;
-//! [`server`] listens (HTTP/1.1, h2c, TLS), reloads and shuts down gracefully;
-//! [`admin`] serves health, metrics and the dashboard.
+//! The gateway is a stack of small pieces: an observing layer counts and logs
+//! each request, the router finds the route, the route's
+//! [`preflight_tower::CorsLayer`] answers preflights and writes the CORS
+//! headers, a method check answers methods the route lacks, and the proxy
+//! forwards to the upstream. [`config`] reads and validates the configuration
+//! file with diagnostics that point into it; [`Gateway`] holds the running
+//! configuration and reloads it; [`server`] listens (HTTP/1.1, h2c, TLS) and
+//! shuts down gracefully; [`admin`] serves health, metrics and the dashboard;
+//! [`explain`] runs a page's request through the same layers.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,12 +25,18 @@ pub mod admin;
 pub mod body;
 pub mod config;
 pub mod explain;
+mod gateway;
+pub mod listen;
 pub mod metrics;
-pub mod openapi;
-pub mod proxy;
+mod observe;
+mod openapi;
+mod proxy;
 pub mod reload;
-pub mod router;
+mod router;
 pub mod server;
 
 pub use config::{Config, ConfigError, Problem, Severity};
-pub use server::{start, Gateway, RunningGateway, ShutdownTrigger, StartError};
+pub use gateway::Gateway;
+pub use listen::StartError;
+pub use proxy::ConnInfo;
+pub use server::{start, RunningGateway, ShutdownTrigger};

@@ -147,7 +147,7 @@ impl Metrics {
         }
     }
 
-    pub fn request(&self, route: &str, method: &str, status: u16) {
+    pub(crate) fn request(&self, route: &str, method: &str, status: u16) {
         // Clients choose the method: keep the label set bounded.
         const KNOWN: [&str; 9] = [
             "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
@@ -166,7 +166,7 @@ impl Metrics {
             .inc();
     }
 
-    pub fn preflight(&self, route: &str, allowed: bool, reason: &str) {
+    pub(crate) fn preflight(&self, route: &str, allowed: bool, reason: &str) {
         self.preflights
             .get_or_create(&PreflightLabels {
                 route: route.to_string(),
@@ -176,7 +176,7 @@ impl Metrics {
             .inc();
     }
 
-    pub fn upstream_latency(&self, route: &str, elapsed: Duration) {
+    pub(crate) fn upstream_latency(&self, route: &str, elapsed: Duration) {
         self.upstream_latency
             .get_or_create(&RouteLabels {
                 route: route.to_string(),
@@ -184,7 +184,7 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    pub fn refused(&self, mut r: RefusedRequest) {
+    pub(crate) fn refused(&self, mut r: RefusedRequest) {
         // What a client sent is kept short: the ring holds 100 of them.
         for field in [&mut r.origin, &mut r.path] {
             if field.len() > 200 {
@@ -219,7 +219,7 @@ impl Metrics {
             .unwrap_or_default()
     }
 
-    pub fn reload(&self, ok: bool, message: String) {
+    pub(crate) fn reload(&self, ok: bool, message: String) {
         self.reloads
             .get_or_create(&ResultLabels {
                 result: if ok { "ok" } else { "failed" }.to_string(),
@@ -238,7 +238,7 @@ impl Metrics {
         self.last_reload.lock().ok().and_then(|l| l.clone())
     }
 
-    pub fn in_flight(&self) -> &Gauge {
+    pub(crate) fn in_flight(&self) -> &Gauge {
         &self.in_flight
     }
 

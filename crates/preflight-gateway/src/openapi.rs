@@ -6,14 +6,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::{Problem, SourceFile};
+use crate::config::diagnostics::{Problem, SourceFile};
 
 /// One path of the document with its operations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operation {
-    pub path: String,
+pub(crate) struct Operation {
+    pub(crate) path: String,
     /// Upper-case method names, in the order the document lists them.
-    pub methods: Vec<String>,
+    pub(crate) methods: Vec<String>,
 }
 
 /// The operation keys of a Path Item Object (OpenAPI 3.0/3.1). `trace` is
@@ -21,7 +21,7 @@ pub struct Operation {
 const OPERATIONS: [&str; 7] = ["get", "put", "post", "delete", "options", "head", "patch"];
 
 /// Read a YAML or JSON OpenAPI document and list its paths and methods.
-pub fn import(file: &Path) -> Result<Vec<Operation>, Problem> {
+pub(crate) fn import(file: &Path) -> Result<Vec<Operation>, Problem> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         Problem::error(
             "file",
@@ -34,7 +34,7 @@ pub fn import(file: &Path) -> Result<Vec<Operation>, Problem> {
 
 /// Parse a document's text (YAML is a superset of JSON, so one parser reads
 /// both).
-pub fn parse(text: &str, file: &Path) -> Result<Vec<Operation>, Problem> {
+pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Operation>, Problem> {
     let source = Arc::new(SourceFile {
         path: file.to_path_buf(),
         text: Arc::from(text),

@@ -2,10 +2,14 @@
 //! streamed both ways, hop-by-hop headers removed, `X-Forwarded-*` added,
 //! timeouts, a body limit, and `Upgrade` passed through.
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::header::{
@@ -18,16 +22,17 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tower::Service;
 
 use crate::body::{self, error_response, GatewayBody, Limited};
 use crate::config::Route;
 
 /// The client every route shares (per configuration): pooled connections,
 /// `http://` and `https://` upstreams (verified against the Web PKI roots).
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, GatewayBody>;
+pub(crate) type UpstreamClient = Client<HttpsConnector<HttpConnector>, GatewayBody>;
 
 /// Build the upstream client.
-pub fn client(connect_timeout: Duration) -> UpstreamClient {
+pub(crate) fn client(connect_timeout: Duration) -> UpstreamClient {
     let mut http = HttpConnector::new();
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
@@ -54,15 +59,45 @@ pub struct ConnInfo {
 
 /// Limits of the forwarding.
 #[derive(Debug, Clone, Copy)]
-pub struct ProxySettings {
-    pub upstream_timeout: Duration,
-    pub body_limit: u64,
+pub(crate) struct ProxySettings {
+    pub(crate) upstream_timeout: Duration,
+    pub(crate) body_limit: u64,
 }
 
 /// What the proxy did, for metrics.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ProxyTiming {
-    pub upstream: Option<Duration>,
+pub(crate) struct ProxyTiming {
+    pub(crate) upstream: Option<Duration>,
+}
+
+/// The proxy as the service behind a route's method check: forwards to the
+/// route's upstream and puts the [`ProxyTiming`] in the response's extensions.
+#[derive(Clone)]
+pub(crate) struct Proxy {
+    pub(crate) client: UpstreamClient,
+    pub(crate) settings: ProxySettings,
+    pub(crate) route: Arc<Route>,
+    pub(crate) conn: ConnInfo,
+}
+
+impl Service<Request<GatewayBody>> for Proxy {
+    type Response = Response<GatewayBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<GatewayBody>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let (mut res, timing) =
+                forward(&this.client, this.settings, &this.route, this.conn, req).await;
+            res.extensions_mut().insert(timing);
+            Ok(res)
+        })
+    }
 }
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -72,7 +107,7 @@ const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 
 /// Forward `req` to the route's upstream and return its response, or the
 /// gateway's own 413/502/504.
-pub async fn forward(
+pub(crate) async fn forward(
     client: &UpstreamClient,
     settings: ProxySettings,
     route: &Route,
@@ -205,7 +240,7 @@ fn too_large(limit: u64) -> Response<GatewayBody> {
 
 /// The URI on the upstream: its scheme and authority, its path prefix, then
 /// the request path without `strip_prefix`, and the query.
-pub fn upstream_uri(route: &Route, uri: &Uri) -> Option<Uri> {
+pub(crate) fn upstream_uri(route: &Route, uri: &Uri) -> Option<Uri> {
     let mut path = uri.path();
     if let Some(prefix) = &route.strip_prefix {
         if let Some(rest) = path.strip_prefix(prefix.as_str()) {
@@ -249,7 +284,7 @@ fn upgrade_requested(headers: &HeaderMap) -> Option<HeaderValue> {
 
 /// RFC 9110 §7.6.1: `Connection` and the names it lists, and the fixed
 /// hop-by-hop names, are for one connection only.
-pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     let listed: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::server::Gateway;
+use crate::gateway::Gateway;
 
 /// Watch the configuration file (through its directory, so that editors that
 /// replace the file are seen) and reload on change; reload on SIGHUP too.

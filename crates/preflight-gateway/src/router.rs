@@ -1,49 +1,47 @@
-//! The routing table: `router -> cors layer -> proxy`.
+//! The routing table: `router -> cors layer -> method check -> inner service`.
 //!
 //! A [`Table`] is built once per configuration and swapped whole on reload.
 //! Each route has its CORS layer (its effective policy and its methods, or
 //! the disabled layer); the answer to a path without a route goes through the
 //! default policy's layer, so that the 404 carries the CORS headers too.
+//!
+//! The inner service is given per request: the proxy when serving
+//! ([`Table::serve`]), a stand-in for the upstream when explaining. Both go
+//! through the same router, CORS layer and method check.
 
 use std::convert::Infallible;
-use std::sync::Arc;
-
-use http::header::ALLOW;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
-use preflight_tower::CorsLayer;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_util::future::{self, Either, Ready};
+use http::header::ALLOW;
+use http::{Method, Request, Response, StatusCode};
 use preflight_core::Policy;
+use preflight_tower::CorsLayer;
 use tower::{Layer, Service, ServiceExt};
 
 use crate::body::{self, error_response, GatewayBody, GatewayResponse};
 use crate::config::{Config, Route, RouteCorsPolicy};
-use crate::proxy::{self, ConnInfo, ProxySettings, ProxyTiming, UpstreamClient};
-
-/// What the routes answer with: the upstream (serving), or a stand-in for it
-/// (the dashboard's "explain", which must not reach an upstream).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Proxy,
-    Explain,
-}
-
-/// The header the explain stand-in puts on "the upstream's" answer.
-pub const EXPLAIN_MARKER: &str = "x-preflight-explain";
+use crate::proxy::{self, ConnInfo, Proxy, ProxySettings, UpstreamClient};
 
 /// One route with its layer.
 #[derive(Debug)]
-pub struct RouteEntry {
-    pub route: Route,
-    pub layer: CorsLayer,
+pub(crate) struct RouteEntry {
+    pub(crate) route: Arc<Route>,
+    pub(crate) layer: CorsLayer,
 }
+
+/// The route a request was routed to, in the response's extensions (for
+/// the metrics and the access log).
+#[derive(Debug, Clone)]
+pub(crate) struct MatchedRoute(pub(crate) Arc<Route>);
 
 /// A configuration made ready to serve.
 #[derive(Debug)]
-pub struct Table {
-    pub config: Arc<Config>,
+pub(crate) struct Table {
+    pub(crate) config: Arc<Config>,
     router: matchit::Router<usize>,
     routes: Vec<RouteEntry>,
     not_found: CorsLayer,
@@ -51,12 +49,9 @@ pub struct Table {
     settings: ProxySettings,
 }
 
-/// The label of requests without a route (metrics, logs).
-pub const NO_ROUTE: &str = "(no route)";
-
 impl Table {
     /// Build the table. The configuration is valid, so every path inserts.
-    pub fn new(config: Config) -> Table {
+    pub(crate) fn new(config: Config) -> Table {
         let mut router = matchit::Router::new();
         let mut routes = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
@@ -74,7 +69,7 @@ impl Table {
                 continue;
             }
             routes.push(RouteEntry {
-                route: route.clone(),
+                route: Arc::new(route.clone()),
                 layer,
             });
         }
@@ -98,13 +93,12 @@ impl Table {
     }
 
     /// The routes, in configuration order.
-    pub fn routes(&self) -> &[RouteEntry] {
+    pub(crate) fn routes(&self) -> &[RouteEntry] {
         &self.routes
     }
 
-    /// The route a path goes to.
     /// The index of the route that serves `path`.
-    pub fn route_index(&self, path: &str) -> Option<usize> {
+    pub(crate) fn route_index(&self, path: &str) -> Option<usize> {
         self.router
             .at(path)
             .ok()
@@ -112,99 +106,60 @@ impl Table {
             .filter(|i| *i < self.routes.len())
     }
 
-    pub fn lookup(&self, path: &str) -> Option<&RouteEntry> {
-        self.router
-            .at(path)
-            .ok()
-            .and_then(|m| self.routes.get(*m.value))
+    /// The route that serves `path`.
+    pub(crate) fn lookup(&self, path: &str) -> Option<&RouteEntry> {
+        self.route_index(path).and_then(|i| self.routes.get(i))
     }
 
-    /// Answer a request: route it, run its CORS layer, and forward it (or
-    /// answer 404/405/413/502/504 through the same layer).
-    pub async fn dispatch(
-        self: &Arc<Self>,
-        req: Request<GatewayBody>,
-        conn: ConnInfo,
-        mode: Mode,
-    ) -> (GatewayResponse, Option<usize>) {
-        let index = self.router.at(req.uri().path()).ok().map(|m| *m.value);
-        match index.filter(|i| *i < self.routes.len()) {
-            None => {
-                let svc = self.not_found.layer(NotFound);
-                (infallible(svc.oneshot(req).await), None)
-            }
-            Some(i) => {
-                let svc = self.routes[i].layer.layer(RouteService {
-                    table: self.clone(),
-                    index: i,
-                    conn,
-                    mode,
-                });
-                (infallible(svc.oneshot(req).await), Some(i))
-            }
-        }
+    /// Answer a request from a client: route it, run its CORS layer and
+    /// method check, and forward it to the route's upstream.
+    pub(crate) async fn serve(&self, req: Request<GatewayBody>, conn: ConnInfo) -> GatewayResponse {
+        self.dispatch(req, |route| Proxy {
+            client: self.client.clone(),
+            settings: self.settings,
+            route: route.clone(),
+            conn,
+        })
+        .await
     }
 
-    /// The route's own answer, behind its CORS layer.
-    async fn answer(
+    /// Route a request, run its CORS layer and method check, and answer it
+    /// with the inner service `backend` gives for the route (or answer
+    /// 404/405 through the same layer).
+    pub(crate) async fn dispatch<S>(
         &self,
-        i: usize,
-        conn: ConnInfo,
-        mode: Mode,
         req: Request<GatewayBody>,
-    ) -> Response<GatewayBody> {
-        let Some(entry) = self.routes.get(i) else {
-            return error_response(StatusCode::NOT_FOUND, "no route");
+        backend: impl FnOnce(&Arc<Route>) -> S,
+    ) -> GatewayResponse
+    where
+        S: Service<Request<GatewayBody>, Response = Response<GatewayBody>, Error = Infallible>,
+    {
+        let Some(entry) = self.lookup(req.uri().path()) else {
+            return infallible(self.not_found.layer(NotFound).oneshot(req).await);
         };
-        let methods = &entry.route.methods;
-        if !methods.contains(req.method()) {
-            // DESIGN.md: an ordinary OPTIONS on a route without OPTIONS gets
-            // 204 with Allow (the layer does this when CORS is on; here for
-            // routes with `cors = false`).
-            let mut res = if req.method() == Method::OPTIONS {
-                let mut res = Response::new(body::empty());
-                *res.status_mut() = StatusCode::NO_CONTENT;
-                res
-            } else {
-                let msg = format!("{} is not allowed on {}", req.method(), entry.route.path);
-                error_response(StatusCode::METHOD_NOT_ALLOWED, &msg)
-            };
-            res.headers_mut()
-                .insert(ALLOW, methods.header_value().clone());
-            return res;
-        }
-        match mode {
-            Mode::Explain => {
-                let mut res = Response::new(body::full("(the upstream's response)"));
-                res.headers_mut().insert(
-                    EXPLAIN_MARKER,
-                    HeaderValue::from_static("upstream response stands here"),
-                );
-                res
-            }
-            Mode::Proxy => {
-                let (mut res, timing) =
-                    proxy::forward(&self.client, self.settings, &entry.route, conn, req).await;
-                res.extensions_mut().insert::<ProxyTiming>(timing);
-                res
-            }
-        }
+        let stack = entry.layer.layer(MethodCheck {
+            route: entry.route.clone(),
+            inner: backend(&entry.route),
+        });
+        let mut res = infallible(stack.oneshot(req).await);
+        res.extensions_mut()
+            .insert(MatchedRoute(entry.route.clone()));
+        res
     }
 }
 
-/// The service behind a route's CORS layer.
+/// The client's side of the gateway: every request through the current
+/// [`Table`] to the upstreams.
 #[derive(Clone)]
-struct RouteService {
-    table: Arc<Table>,
-    index: usize,
-    conn: ConnInfo,
-    mode: Mode,
+pub(crate) struct Routes {
+    pub(crate) table: Arc<Table>,
+    pub(crate) conn: ConnInfo,
 }
 
-impl Service<Request<GatewayBody>> for RouteService {
-    type Response = Response<GatewayBody>;
+impl Service<Request<GatewayBody>> for Routes {
+    type Response = GatewayResponse;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<GatewayBody>, Infallible>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<GatewayResponse, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -212,12 +167,49 @@ impl Service<Request<GatewayBody>> for RouteService {
 
     fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
         let this = self.clone();
-        Box::pin(async move {
-            Ok(this
-                .table
-                .answer(this.index, this.conn, this.mode, req)
-                .await)
-        })
+        Box::pin(async move { Ok(this.table.serve(req, this.conn).await) })
+    }
+}
+
+/// The route's methods, behind its CORS layer: a method the route lacks gets
+/// 405 with `Allow` (or, for an ordinary `OPTIONS`, 204 with `Allow`).
+#[derive(Clone)]
+struct MethodCheck<S> {
+    route: Arc<Route>,
+    inner: S,
+}
+
+impl<S> Service<Request<GatewayBody>> for MethodCheck<S>
+where
+    S: Service<Request<GatewayBody>, Response = Response<GatewayBody>, Error = Infallible>,
+{
+    type Response = Response<GatewayBody>;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response<GatewayBody>, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
+        let methods = &self.route.methods;
+        if methods.contains(req.method()) {
+            return Either::Right(self.inner.call(req));
+        }
+        // An ordinary OPTIONS on a route without OPTIONS gets
+        // 204 with Allow (the layer does this when CORS is on; here for
+        // routes with `cors = false`).
+        let mut res = if req.method() == Method::OPTIONS {
+            let mut res = Response::new(body::empty());
+            *res.status_mut() = StatusCode::NO_CONTENT;
+            res
+        } else {
+            let msg = format!("{} is not allowed on {}", req.method(), self.route.path);
+            error_response(StatusCode::METHOD_NOT_ALLOWED, &msg)
+        };
+        res.headers_mut()
+            .insert(ALLOW, methods.header_value().clone());
+        Either::Left(future::ready(Ok(res)))
     }
 }
 
@@ -228,7 +220,7 @@ struct NotFound;
 impl Service<Request<GatewayBody>> for NotFound {
     type Response = Response<GatewayBody>;
     type Error = Infallible;
-    type Future = std::future::Ready<Result<Response<GatewayBody>, Infallible>>;
+    type Future = Ready<Result<Response<GatewayBody>, Infallible>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -236,11 +228,11 @@ impl Service<Request<GatewayBody>> for NotFound {
 
     fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
         let msg = format!("no route for {} {}", req.method(), req.uri().path());
-        std::future::ready(Ok(error_response(StatusCode::NOT_FOUND, &msg)))
+        future::ready(Ok(error_response(StatusCode::NOT_FOUND, &msg)))
     }
 }
 
-fn infallible<T>(r: Result<T, Infallible>) -> T {
+pub(crate) fn infallible<T>(r: Result<T, Infallible>) -> T {
     match r {
         Ok(t) => t,
         Err(never) => match never {},

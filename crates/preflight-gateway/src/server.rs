@@ -1,267 +1,28 @@
 //! Listening and serving: HTTP/1.1 and h2c (or TLS with ALPN `h2` and
-//! `http/1.1`) on one or more addresses, the admin listener, reloads and
-//! graceful shutdown.
+//! `http/1.1`) on one or more addresses, the admin listener, and graceful
+//! shutdown.
 
 use std::convert::Infallible;
-use std::fmt;
-use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use http::header::ORIGIN;
 use http::Request;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use preflight_tower::CorsOutcome;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::body::{self, GatewayResponse};
-use crate::config::{Config, ConfigError, TlsFiles};
-use crate::metrics::{Metrics, RefusedRequest};
-use crate::proxy::{ConnInfo, ProxyTiming};
-use crate::router::{Mode, Table, NO_ROUTE};
-
-/// The gateway: the current routing table, the metrics, and where the
-/// configuration came from. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct Gateway {
-    pub(crate) shared: Arc<Shared>,
-}
-
-#[derive(Debug)]
-pub(crate) struct Shared {
-    table: ArcSwap<Table>,
-    metrics: Metrics,
-    config_path: Option<PathBuf>,
-    ready: AtomicBool,
-}
-
-impl Gateway {
-    /// A gateway serving this configuration. Reloads read `config.path`.
-    pub fn new(config: Config) -> Gateway {
-        let config_path = config.path.clone();
-        Gateway {
-            shared: Arc::new(Shared {
-                table: ArcSwap::from_pointee(Table::new(config)),
-                metrics: Metrics::new(),
-                config_path,
-                ready: AtomicBool::new(true),
-            }),
-        }
-    }
-
-    /// The routing table in use.
-    pub fn table(&self) -> Arc<Table> {
-        self.shared.table.load_full()
-    }
-
-    /// The configuration in use.
-    pub fn config(&self) -> Arc<Config> {
-        self.table().config.clone()
-    }
-
-    /// The counters.
-    pub fn metrics(&self) -> &Metrics {
-        &self.shared.metrics
-    }
-
-    /// True until shutdown starts.
-    pub fn is_ready(&self) -> bool {
-        self.shared.ready.load(Ordering::Relaxed)
-    }
-
-    /// Swap in a new configuration: requests already routed finish with the
-    /// old table, new ones use the new one. Listen addresses and TLS files
-    /// are read at start only.
-    pub fn replace(&self, config: Config) {
-        let old = self.config();
-        if old.server.listen != config.server.listen
-            || old.server.tls != config.server.tls
-            || old.server.admin != config.server.admin
-        {
-            tracing::warn!("listen, admin and tls changes take effect at the next start");
-        }
-        self.shared.table.store(Arc::new(Table::new(config)));
-    }
-
-    /// Read the configuration file again. A bad file keeps the running
-    /// configuration; the error is logged, counted and shown on the dashboard.
-    pub fn reload(&self) -> Result<(), ConfigError> {
-        let Some(path) = &self.shared.config_path else {
-            return Ok(());
-        };
-        match Config::load(path) {
-            Ok(config) => {
-                let routes = config.routes.len();
-                for w in config.warnings() {
-                    tracing::warn!("{w}");
-                }
-                self.replace(config);
-                tracing::info!(file = %path.display(), routes, "configuration reloaded");
-                self.metrics()
-                    .reload(true, format!("{routes} route(s) loaded"));
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(file = %path.display(), "reload refused, the running configuration stays: {e}");
-                self.metrics().reload(false, e.to_string());
-                Err(e)
-            }
-        }
-    }
-
-    /// Answer one request from a client connection.
-    pub async fn handle(&self, req: Request<Incoming>, conn: ConnInfo) -> GatewayResponse {
-        let started = Instant::now();
-        let table = self.table();
-        let method = req.method().clone();
-        let path = req.uri().path().to_string();
-        let origin = req
-            .headers()
-            .get(ORIGIN)
-            .map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned());
-        let _in_flight = InFlight::new(&self.shared.metrics);
-        let (res, route) = table
-            .dispatch(req.map(body::boxed), conn, Mode::Proxy)
-            .await;
-        let label = route
-            .and_then(|i| table.routes().get(i))
-            .map_or(NO_ROUTE, |e| e.route.path.as_str());
-        let status = res.status().as_u16();
-        let metrics = &self.shared.metrics;
-        metrics.request(label, method.as_str(), status);
-        if let Some(t) = res
-            .extensions()
-            .get::<ProxyTiming>()
-            .and_then(|t| t.upstream)
-        {
-            metrics.upstream_latency(label, t);
-        }
-        let outcome = res.extensions().get::<CorsOutcome>();
-        let refusal = match outcome {
-            Some(CorsOutcome::Preflight { allowed, reason }) => {
-                metrics.preflight(label, *allowed, reason.as_ref().map_or("", |r| r.code()));
-                reason
-                    .as_ref()
-                    .map(|r| ("preflight", r.code().to_string(), r.to_string()))
-            }
-            Some(CorsOutcome::Actual { allowed: false }) => {
-                let cors_on = route
-                    .and_then(|i| table.routes().get(i))
-                    .map_or(table.config.default_cors.is_some(), |e| {
-                        e.layer.policy().is_some()
-                    });
-                Some(if cors_on {
-                    (
-                        "actual",
-                        "origin_not_allowed".to_string(),
-                        "the origin is not in allow_origins".to_string(),
-                    )
-                } else {
-                    (
-                        "actual",
-                        "cors_disabled".to_string(),
-                        "cross-origin requests are disabled on this route".to_string(),
-                    )
-                })
-            }
-            _ => None,
-        };
-        let cors = match outcome {
-            Some(CorsOutcome::Preflight { allowed: true, .. }) => "preflight-allowed",
-            Some(CorsOutcome::Preflight { allowed: false, .. }) => "preflight-refused",
-            Some(CorsOutcome::Actual { allowed: true }) => "allowed",
-            Some(CorsOutcome::Actual { allowed: false }) => "refused",
-            _ => "none",
-        };
-        // DESIGN.md: a refusal says why, in the log too.
-        let why = refusal.as_ref().map(|(_, _, reason)| reason.clone());
-        if let Some((kind, code, reason)) = refusal {
-            metrics.refused(RefusedRequest {
-                at: std::time::SystemTime::now(),
-                route: label.to_string(),
-                method: method.to_string(),
-                path: path.clone(),
-                origin: origin.clone().unwrap_or_default(),
-                kind,
-                code,
-                reason,
-            });
-        }
-        tracing::info!(
-            target: "preflight::access",
-            remote = %conn.remote,
-            method = %method,
-            path = %path,
-            status,
-            route = label,
-            origin = origin.as_deref().unwrap_or("-"),
-            cors,
-            why = why.as_deref().unwrap_or("-"),
-            ms = started.elapsed().as_secs_f64() * 1000.0,
-        );
-        res
-    }
-}
-
-struct InFlight<'a>(&'a Metrics);
-
-impl<'a> InFlight<'a> {
-    fn new(m: &'a Metrics) -> Self {
-        m.in_flight().inc();
-        InFlight(m)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight().dec();
-    }
-}
-
-/// Why the gateway could not start.
-#[derive(Debug)]
-pub enum StartError {
-    /// A listen address could not be bound.
-    Bind { addr: SocketAddr, source: io::Error },
-    /// The TLS certificate or key could not be used.
-    Tls(String),
-}
-
-impl fmt::Display for StartError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StartError::Bind { addr, source } if source.kind() == io::ErrorKind::AddrInUse => write!(
-                f,
-                "cannot listen on {addr}: the address is already in use (another program, or another preflight, holds it); stop it or choose another port"
-            ),
-            StartError::Bind { addr, source } if source.kind() == io::ErrorKind::PermissionDenied => {
-                write!(f, "cannot listen on {addr}: permission denied (ports below 1024 need privileges); choose a port above 1024")
-            }
-            StartError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
-            StartError::Tls(m) => write!(f, "TLS: {m}"),
-        }
-    }
-}
-
-impl std::error::Error for StartError {}
-
-/// Bind a TCP listener, with a clear error.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })
-}
+use crate::config::TlsFiles;
+use crate::gateway::Gateway;
+use crate::listen::{bind, StartError};
+use crate::proxy::ConnInfo;
 
 /// A started gateway.
 #[derive(Debug)]
@@ -383,7 +144,7 @@ async fn serve(
             break;
         }
     }
-    gateway.shared.ready.store(false, Ordering::Relaxed);
+    gateway.stop_ready();
     for l in loops {
         let _ = l.await;
     }
@@ -531,43 +292,4 @@ pub fn tls_acceptor(files: &TlsFiles) -> Result<TlsAcceptor, StartError> {
         .map_err(|e| StartError::Tls(format!("the certificate and key do not fit: {e}")))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// Accept plain TCP connections and serve them with `service` (HTTP/1.1 and
-/// h2c) until `shutdown` turns true. Used by the admin listener and the
-/// demo's servers.
-pub async fn serve_plain<S, B>(
-    listener: TcpListener,
-    mut shutdown: watch::Receiver<bool>,
-    service: S,
-) where
-    S: hyper::service::Service<Request<Incoming>, Response = http::Response<B>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<body::BoxError>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<body::BoxError>,
-{
-    loop {
-        let stream = tokio::select! {
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let service = service.clone();
-        tokio::spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
 }

@@ -7,23 +7,12 @@ use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError};
 use tower::Layer;
 
 use crate::service::Cors;
+use crate::state::State;
 
 /// The CORS layer. Cheap to clone: the policy is shared.
 #[derive(Debug, Clone)]
 pub struct CorsLayer {
     pub(crate) state: Arc<State>,
-}
-
-#[derive(Debug)]
-pub(crate) struct State {
-    /// `None` for a route without CORS (`cors = false`).
-    pub(crate) policy: Option<Policy>,
-    /// The methods a preflight may ask for: the route's methods that the
-    /// policy allows, or the policy's methods when the route is not known.
-    pub(crate) preflight_methods: MethodSet,
-    /// The route's own methods, when known: they decide the answer to an
-    /// ordinary `OPTIONS` (DESIGN.md: `204` with `Allow`).
-    pub(crate) route_methods: Option<MethodSet>,
 }
 
 impl CorsLayer {
@@ -90,6 +79,6 @@ impl<S> Layer<S> for CorsLayer {
     type Service = Cors<S>;
 
     fn layer(&self, inner: S) -> Cors<S> {
-        Cors::new(inner, self.clone())
+        Cors::new(inner, self.state.clone())
     }
 }

@@ -27,8 +27,11 @@
 
 mod body;
 mod layer;
+mod outcome;
 mod service;
+mod state;
 
 pub use body::CorsBody;
 pub use layer::CorsLayer;
-pub use service::{Cors, CorsOutcome, ResponseFuture};
+pub use outcome::CorsOutcome;
+pub use service::{Cors, ResponseFuture};

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -12,33 +13,19 @@ use preflight_core::{CorsRequest, Decision, OnDisallowedOrigin, Refusal};
 use tower::Service;
 
 use crate::body::CorsBody;
-use crate::layer::CorsLayer;
+use crate::outcome::CorsOutcome;
+use crate::state::State;
 
-/// What the layer decided, put in the response's extensions so that an
-/// application (the gateway's metrics, logs and dashboard) can see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CorsOutcome {
-    /// No `Origin`: not a CORS request.
-    NotCors,
-    /// A preflight, answered by the layer.
-    Preflight {
-        allowed: bool,
-        reason: Option<Refusal>,
-    },
-    /// An actual CORS request.
-    Actual { allowed: bool },
-}
-
-/// The CORS middleware. Build it with [`CorsLayer`].
+/// The CORS middleware. Build it with [`crate::CorsLayer`].
 #[derive(Debug, Clone)]
 pub struct Cors<S> {
     inner: S,
-    layer: CorsLayer,
+    state: Arc<State>,
 }
 
 impl<S> Cors<S> {
-    pub(crate) fn new(inner: S, layer: CorsLayer) -> Self {
-        Cors { inner, layer }
+    pub(crate) fn new(inner: S, state: Arc<State>) -> Self {
+        Cors { inner, state }
     }
 
     /// The wrapped service.
@@ -63,7 +50,7 @@ where
     }
 
     fn call(&mut self, req: Request<ReqB>) -> Self::Future {
-        let state = &self.layer.state;
+        let state = &self.state;
         let cors_req = CorsRequest::new(req.method(), req.headers());
         let decision = match &state.policy {
             Some(policy) => policy.decide(&cors_req, &state.preflight_methods),
@@ -71,7 +58,7 @@ where
             // Without CORS nothing depends on the origin: no CORS headers, no Vary.
             None => {
                 let outcome = match cors_req.origin {
-                    Some(_) => CorsOutcome::Actual { allowed: false },
+                    Some(_) => CorsOutcome::actual_refused(Refusal::CorsDisabled),
                     None => CorsOutcome::NotCors,
                 };
                 return ResponseFuture::inner(self.inner.call(req), None, outcome);
@@ -125,14 +112,14 @@ where
                 }
                 decision.apply(res.headers_mut());
                 res.extensions_mut()
-                    .insert(CorsOutcome::Actual { allowed: false });
+                    .insert(CorsOutcome::actual_refused(Refusal::OriginNotAllowed));
                 ResponseFuture::ready(res)
             }
             decision => {
                 let outcome = match &decision {
                     Decision::NotCors { .. } => CorsOutcome::NotCors,
-                    Decision::ActualAllowed(_) => CorsOutcome::Actual { allowed: true },
-                    _ => CorsOutcome::Actual { allowed: false },
+                    Decision::ActualAllowed(_) => CorsOutcome::ACTUAL_ALLOWED,
+                    _ => CorsOutcome::actual_refused(Refusal::OriginNotAllowed),
                 };
                 // DESIGN.md: an ordinary OPTIONS goes to the route if it has
                 // OPTIONS, otherwise it gets 204 with Allow.

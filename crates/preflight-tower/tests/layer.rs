@@ -260,7 +260,10 @@ async fn scenarios_with_credentials() {
                 ("access-control-allow-origin", &[APP]),
             ],
             reaches_inner: false,
-            outcome: CorsOutcome::Actual { allowed: true },
+            outcome: CorsOutcome::Actual {
+                allowed: true,
+                reason: None,
+            },
         },
         Row {
             name: "DESIGN: OPTIONS without ACRM goes to a route that has OPTIONS",
@@ -271,7 +274,10 @@ async fn scenarios_with_credentials() {
             status: StatusCode::OK,
             expect: &[("access-control-allow-origin", &[APP])],
             reaches_inner: true,
-            outcome: CorsOutcome::Actual { allowed: true },
+            outcome: CorsOutcome::Actual {
+                allowed: true,
+                reason: None,
+            },
         },
         Row {
             name: "R27/R37 actual request: inner ACAO replaced, expose added, Vary merged",
@@ -288,7 +294,10 @@ async fn scenarios_with_credentials() {
                 ("vary", &["Accept-Encoding", "Origin"]),
             ],
             reaches_inner: true,
-            outcome: CorsOutcome::Actual { allowed: true },
+            outcome: CorsOutcome::Actual {
+                allowed: true,
+                reason: None,
+            },
         },
         Row {
             name: "R28 CORS headers on every status, 500 included",
@@ -299,7 +308,10 @@ async fn scenarios_with_credentials() {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             expect: &[("access-control-allow-origin", &[APP])],
             reaches_inner: true,
-            outcome: CorsOutcome::Actual { allowed: true },
+            outcome: CorsOutcome::Actual {
+                allowed: true,
+                reason: None,
+            },
         },
         Row {
             name: "disallowed origin forwarded without CORS headers (the inner `*` removed)",
@@ -313,7 +325,10 @@ async fn scenarios_with_credentials() {
                 ("vary", &["Accept-Encoding", "Origin"]),
             ],
             reaches_inner: true,
-            outcome: CorsOutcome::Actual { allowed: false },
+            outcome: CorsOutcome::Actual {
+                allowed: false,
+                reason: Some(Refusal::OriginNotAllowed),
+            },
         },
         Row {
             name: "R37 no Origin: not CORS, but the answer varies on Origin",
@@ -357,7 +372,10 @@ async fn scenarios_wildcard_without_credentials() {
                 ("vary", &["Accept-Encoding"]),
             ],
             reaches_inner: true,
-            outcome: CorsOutcome::Actual { allowed: true },
+            outcome: CorsOutcome::Actual {
+                allowed: true,
+                reason: None,
+            },
         },
         Row {
             name: "R23 `*` in allow_headers covers x-anything, echoed by name",
@@ -472,6 +490,13 @@ async fn disabled_route_refuses_preflights_and_strips_inner_cors() {
     let res = svc.oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get("access-control-allow-origin").is_none());
+    assert_eq!(
+        res.extensions().get::<CorsOutcome>(),
+        Some(&CorsOutcome::Actual {
+            allowed: false,
+            reason: Some(Refusal::CorsDisabled)
+        })
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 

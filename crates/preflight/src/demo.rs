@@ -21,7 +21,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use preflight_gateway::admin::ExplainQuery;
 use preflight_gateway::body::{boxed, GatewayBody};
-use preflight_gateway::server::{bind, serve_plain};
+use preflight_gateway::listen::{bind, serve_plain};
 use preflight_gateway::{Config, Gateway};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;

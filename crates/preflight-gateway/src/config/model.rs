@@ -1,0 +1,133 @@
+//! The validated configuration: what a [`Config`] holds once it loaded.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::{Authority, Scheme};
+use preflight_core::{CorsConfig, MethodSet, Policy};
+
+use super::diagnostics::{Document, Problem, SourceFile};
+
+/// Defaults of the `[server]` table.
+pub(crate) const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_BODY_LIMIT: u64 = 10 * 1024 * 1024;
+pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
+
+/// The `[server]` table, validated.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: Vec<SocketAddr>,
+    pub admin: Option<SocketAddr>,
+    pub tls: Option<TlsFiles>,
+    pub upstream_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub body_limit: u64,
+    pub grace_period: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 8080))],
+            admin: None,
+            tls: None,
+            upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            body_limit: DEFAULT_BODY_LIMIT,
+            grace_period: DEFAULT_GRACE_PERIOD,
+        }
+    }
+}
+
+/// Certificate chain and private key, PEM files (paths resolved against the
+/// configuration file's directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Where a route sends its requests: `http://host:port` and an optional path
+/// prefix.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub scheme: Scheme,
+    pub authority: Authority,
+    /// Path prefix without a trailing `/` (empty for none).
+    pub base_path: String,
+    /// As written.
+    pub raw: String,
+}
+
+/// The CORS behaviour of one route, resolved.
+#[derive(Debug, Clone)]
+pub enum RouteCorsPolicy {
+    /// The effective policy: the route's table over the default.
+    Enabled {
+        policy: Arc<Policy>,
+        config: CorsConfig,
+    },
+    /// `cors = false`.
+    Disabled,
+}
+
+/// Where a route came from, for the dashboard and messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteSource {
+    /// `[[routes]]` number N (0-based).
+    Routes(usize),
+    /// `[[openapi]]` number N, from this file.
+    OpenApi(usize, PathBuf),
+}
+
+/// One validated route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The matchit pattern (`/api/users/{id}`).
+    pub path: String,
+    pub methods: MethodSet,
+    pub upstream: Upstream,
+    pub strip_prefix: Option<String>,
+    pub cors: RouteCorsPolicy,
+    pub source: RouteSource,
+}
+
+/// A loaded, valid configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    /// The default policy (`[cors]`), used by routes without their own table
+    /// and for the 404 answer. `None` when there is no `[cors]` table.
+    pub default_cors: Option<(Arc<Policy>, CorsConfig)>,
+    pub routes: Vec<Route>,
+    /// The file it was read from, when it came from a file.
+    pub path: Option<PathBuf>,
+    /// The text it was read from, and the name used in messages.
+    pub source: Arc<SourceFile>,
+    /// Warnings found while loading.
+    pub warnings: Vec<Problem>,
+    /// The parsed text, for the place of each key.
+    pub(crate) document: Arc<Document>,
+}
+
+impl Config {
+    /// Warnings found while loading.
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
+    }
+
+    /// Where a dotted key (`routes[2].cors.allow_origins`) stands in the
+    /// file: its 1-based line and column, or those of the deepest part that
+    /// exists.
+    pub(crate) fn locate(&self, key: &str) -> Option<(usize, usize)> {
+        self.document.locate(key)
+    }
+
+    /// True when the file writes the dotted key itself (`routes[0].cors.max_age`).
+    pub(crate) fn sets(&self, key: &str) -> bool {
+        self.document.contains(key)
+    }
+}

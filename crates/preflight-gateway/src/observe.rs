@@ -1,0 +1,178 @@
+//! [`ObserveLayer`]: the metrics, the access log and the record of refused
+//! cross-origin requests, as a layer around the router. It reads what the
+//! route's CORS layer decided ([`CorsOutcome`]) from the response; a refusal's
+//! code and text are its [`Refusal`]'s own.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+
+use http::header::ORIGIN;
+use http::{Method, Request};
+use preflight_core::Refusal;
+use preflight_tower::CorsOutcome;
+use tower::{Layer, Service};
+
+use crate::body::GatewayResponse;
+use crate::metrics::{Metrics, RefusedRequest};
+use crate::proxy::ProxyTiming;
+use crate::router::MatchedRoute;
+
+/// The label of requests without a route (metrics, logs).
+pub(crate) const NO_ROUTE: &str = "(no route)";
+
+/// Counts, logs and records every request of one client connection.
+#[derive(Clone)]
+pub(crate) struct ObserveLayer {
+    metrics: Arc<Metrics>,
+    remote: SocketAddr,
+}
+
+impl ObserveLayer {
+    pub(crate) fn new(metrics: Arc<Metrics>, remote: SocketAddr) -> ObserveLayer {
+        ObserveLayer { metrics, remote }
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service of [`ObserveLayer`].
+#[derive(Clone)]
+pub(crate) struct Observe<S> {
+    inner: S,
+    layer: ObserveLayer,
+}
+
+/// What the access log says of the request, read before it goes on.
+struct Seen {
+    method: Method,
+    path: String,
+    origin: Option<String>,
+    remote: SocketAddr,
+    started: Instant,
+}
+
+impl<S, B> Service<Request<B>> for Observe<S>
+where
+    S: Service<Request<B>, Response = GatewayResponse>,
+    S::Future: Send + 'static,
+{
+    type Response = GatewayResponse;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<GatewayResponse, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let seen = Seen {
+            method: req.method().clone(),
+            path: req.uri().path().to_string(),
+            origin: req
+                .headers()
+                .get(ORIGIN)
+                .map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned()),
+            remote: self.layer.remote,
+            started: Instant::now(),
+        };
+        let metrics = self.layer.metrics.clone();
+        let in_flight = InFlight::new(metrics.clone());
+        let future = self.inner.call(req);
+        Box::pin(async move {
+            let res = future.await?;
+            record(&metrics, &seen, &res);
+            drop(in_flight);
+            Ok(res)
+        })
+    }
+}
+
+/// Count the request, record a refusal, write the access log line.
+fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
+    let label = res
+        .extensions()
+        .get::<MatchedRoute>()
+        .map_or(NO_ROUTE, |m| m.0.path.as_str());
+    let status = res.status().as_u16();
+    metrics.request(label, seen.method.as_str(), status);
+    if let Some(t) = res
+        .extensions()
+        .get::<ProxyTiming>()
+        .and_then(|t| t.upstream)
+    {
+        metrics.upstream_latency(label, t);
+    }
+    let outcome = res.extensions().get::<CorsOutcome>();
+    let refusal: Option<(&'static str, &Refusal)> = match outcome {
+        Some(CorsOutcome::Preflight { allowed, reason }) => {
+            metrics.preflight(label, *allowed, reason.as_ref().map_or("", |r| r.code()));
+            reason.as_ref().map(|r| ("preflight", r))
+        }
+        Some(CorsOutcome::Actual {
+            reason: Some(r), ..
+        }) => Some(("actual", r)),
+        _ => None,
+    };
+    let cors = match outcome {
+        Some(CorsOutcome::Preflight { allowed: true, .. }) => "preflight-allowed",
+        Some(CorsOutcome::Preflight { allowed: false, .. }) => "preflight-refused",
+        Some(CorsOutcome::Actual { allowed: true, .. }) => "allowed",
+        Some(CorsOutcome::Actual { allowed: false, .. }) => "refused",
+        _ => "none",
+    };
+    // A refusal says why, in the log too.
+    let why = refusal.map(|(_, r)| r.to_string());
+    if let Some((kind, r)) = refusal {
+        metrics.refused(RefusedRequest {
+            at: SystemTime::now(),
+            route: label.to_string(),
+            method: seen.method.to_string(),
+            path: seen.path.clone(),
+            origin: seen.origin.clone().unwrap_or_default(),
+            kind,
+            code: r.code().to_string(),
+            reason: r.to_string(),
+        });
+    }
+    tracing::info!(
+        target: "preflight::access",
+        remote = %seen.remote,
+        method = %seen.method,
+        path = %seen.path,
+        status,
+        route = label,
+        origin = seen.origin.as_deref().unwrap_or("-"),
+        cors,
+        why = why.as_deref().unwrap_or("-"),
+        ms = seen.started.elapsed().as_secs_f64() * 1000.0,
+    );
+}
+
+/// Counts a request in flight until dropped.
+struct InFlight(Arc<Metrics>);
+
+impl InFlight {
+    fn new(m: Arc<Metrics>) -> Self {
+        m.in_flight().inc();
+        InFlight(m)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight().dec();
+    }
+}
