@@ -18,6 +18,34 @@
 //! `check` and `audit` send with (rustls, `--cacert`, one request per call,
 //! redirects never followed) is internal.
 //!
+//! ```no_run
+//! use preflight_doctor::args::{Credentials, PageArgs, ProfileArg};
+//! use preflight_doctor::check::{check, CheckArgs};
+//!
+//! # async fn run() -> Result<(), String> {
+//! let args = CheckArgs {
+//!     url: "https://api.example.com/users".into(),
+//!     page: PageArgs {
+//!         origin: "https://app.example.com".into(),
+//!         method: "PUT".into(),
+//!         headers: vec!["content-type: application/json".into()],
+//!         credentials: Credentials::Include,
+//!         profile: ProfileArg::Chromium,
+//!     },
+//!     send_actual: false,
+//!     data: None,
+//!     cookie: None,
+//!     timeout: 10,
+//!     cacert: None,
+//!     json: false,
+//! };
+//! let report = check(&args).await?;
+//! if !report.is_allowed() {
+//!     println!("{}", report.to_text());
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! Why a crate of its own: the doctor is a library. The decisions are
 //! `preflight_core`'s browser simulator and `preflight_gateway`'s layers; this
 //! crate sends, asks and prints. The `preflight` binary stays thin: it parses

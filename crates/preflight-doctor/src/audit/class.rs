@@ -297,6 +297,43 @@ mod tests {
         assert_eq!(FindingClass::Wildcard.severity(false), Severity::Low);
     }
 
+    const BYPASSES: [Bypass; 10] = [
+        Bypass::ReflectOrigin,
+        Bypass::PrefixMatch,
+        Bypass::SuffixMatch,
+        Bypass::TrustNull,
+        Bypass::IncludeMatch,
+        Bypass::NotEscapeDot,
+        Bypass::SpecialCharactersBypass,
+        Bypass::TrustAnySubdomain,
+        Bypass::HttpsTrustHttp,
+        Bypass::ThirdParty,
+    ];
+
+    #[test]
+    fn every_finding_class_has_a_name_a_meaning_and_a_fix() {
+        let passive = [
+            FindingClass::MultipleAcao,
+            FindingClass::Wildcard,
+            FindingClass::WildcardWithCredentials,
+            FindingClass::MissingVary,
+        ];
+        let all = BYPASSES.map(FindingClass::Bypass);
+        let mut names = Vec::new();
+        for class in all.iter().chain(&passive) {
+            for credentials in [false, true] {
+                assert!(!class
+                    .meaning(credentials, "https://evil.example")
+                    .is_empty());
+            }
+            assert!(!class.fix("https://app.example.com").is_empty(), "{class}");
+            names.push(class.name());
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 14, "names are distinct: {names:?}");
+    }
+
     #[test]
     fn names_serialize_and_pad_as_printed() {
         let class = ProbeClass::Bypass(Bypass::TrustNull);

@@ -148,3 +148,139 @@ fn passive(a: &Answer) -> Option<(FindingClass, String)> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRUSTED: &str = "https://app.example.com";
+
+    fn answer(acao: &[&str], acac: Option<&str>) -> Answer {
+        Answer {
+            status: Some(200),
+            acao: acao.iter().map(|v| v.to_string()).collect(),
+            acac: acac.map(str::to_string),
+            vary: Some("Origin".into()),
+            ..Answer::default()
+        }
+    }
+
+    fn probe(class: ProbeClass, origin: &str, get: Answer) -> Probe {
+        let result = if get.echoes(origin) {
+            ProbeResult::Finding
+        } else {
+            ProbeResult::Ok
+        };
+        Probe {
+            class,
+            origin_sent: origin.to_string(),
+            preflight: get.clone(),
+            get,
+            result,
+        }
+    }
+
+    fn baseline(get: Answer) -> Probe {
+        let mut p = probe(ProbeClass::Baseline, TRUSTED, get);
+        p.result = ProbeResult::Ok;
+        p
+    }
+
+    #[test]
+    fn reflection_covers_the_other_origin_probes_but_not_null() {
+        let echo = |o: &str| answer(&[o], Some("true"));
+        let probes = [
+            baseline(echo(TRUSTED)),
+            probe(
+                ProbeClass::Bypass(Bypass::ReflectOrigin),
+                "https://evil.example",
+                echo("https://evil.example"),
+            ),
+            probe(
+                ProbeClass::Bypass(Bypass::PrefixMatch),
+                "https://app.example.com.evil.example",
+                echo("https://app.example.com.evil.example"),
+            ),
+            probe(ProbeClass::Bypass(Bypass::TrustNull), "null", echo("null")),
+        ];
+        let mut notes = Vec::new();
+        let found = findings(&probes, TRUSTED, &mut notes);
+        let classes: Vec<&str> = found.iter().map(|f| f.class.name()).collect();
+        assert_eq!(classes, ["reflect_origin", "trust_null"]);
+        assert!(found
+            .iter()
+            .all(|f| f.severity == Severity::High && f.credentials));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("covered by reflect_origin")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_second_origin_of_a_class_joins_its_finding() {
+        let echo = |o: &str| answer(&[o], None);
+        let dot = ProbeClass::Bypass(Bypass::NotEscapeDot);
+        let probes = [
+            baseline(echo(TRUSTED)),
+            probe(
+                dot,
+                "https://app.exampleacom",
+                echo("https://app.exampleacom"),
+            ),
+            probe(
+                dot,
+                "https://appxexample.com",
+                answer(&["https://appxexample.com"], Some("true")),
+            ),
+        ];
+        let found = findings(&probes, TRUSTED, &mut Vec::new());
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].severity,
+            Severity::High,
+            "raised by the credentialed one"
+        );
+        assert!(found[0].message.ends_with("; also https://appxexample.com"));
+        assert!(found[0]
+            .fix
+            .contains("allow_origins = [\"https://app.example.com\"]"));
+    }
+
+    #[test]
+    fn passive_checks_look_at_the_trusted_origin_once() {
+        let probes = [baseline(answer(&["*"], Some("true")))];
+        let found = findings(&probes, TRUSTED, &mut Vec::new());
+        let classes: Vec<&str> = found.iter().map(|f| f.class.name()).collect();
+        assert_eq!(classes, ["wildcard_with_credentials"]);
+        assert_eq!(found[0].severity, Severity::Low);
+
+        let probes = [baseline(answer(&[TRUSTED, TRUSTED], None))];
+        let found = findings(&probes, TRUSTED, &mut Vec::new());
+        assert_eq!(found[0].class, FindingClass::MultipleAcao);
+        assert_eq!(
+            found[0].acao.as_deref(),
+            Some("https://app.example.com, https://app.example.com")
+        );
+    }
+
+    #[test]
+    fn a_dynamic_acao_without_vary_is_a_medium_finding() {
+        let mut trusted = answer(&[TRUSTED], None);
+        trusted.vary = None;
+        let probes = [
+            baseline(trusted),
+            probe(
+                ProbeClass::Bypass(Bypass::ReflectOrigin),
+                "https://evil.example",
+                answer(&[], None),
+            ),
+        ];
+        let found = findings(&probes, TRUSTED, &mut Vec::new());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].class, FindingClass::MissingVary);
+        assert_eq!(found[0].severity, Severity::Medium);
+        assert_eq!(found[0].origin_sent, TRUSTED);
+    }
+}

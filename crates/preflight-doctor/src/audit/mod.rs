@@ -1,11 +1,11 @@
 //! `preflight audit`: probe a live server for known CORS misconfigurations.
 //!
-//! The probe classes are CORScanner's and Corsy's, the severities
-//! PortSwigger's ([`class`]). Each probe sends a `GET` and a preflight
-//! `OPTIONS` with `Origin: <probe>` ([`exchange`]); it is a finding when
-//! either answer's `Access-Control-Allow-Origin` is byte-equal to the probe
-//! (Fetch, "CORS check"). Requests go through the doctor's client, which
-//! never follows redirects.
+//! The probe classes ([`Bypass`]) are CORScanner's and Corsy's, the
+//! severities PortSwigger's. Each [`Probe`] sends a `GET` and a preflight
+//! `OPTIONS` with `Origin: <probe>`; it is a [`Finding`] when either answer's
+//! `Access-Control-Allow-Origin` is byte-equal to the probe (Fetch, "CORS
+//! check"). Requests go through the doctor's client, which never follows
+//! redirects.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
