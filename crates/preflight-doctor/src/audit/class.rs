@@ -100,6 +100,13 @@ impl FindingClass {
 
     /// How bad it is, when the answer allows credentials or not.
     pub fn severity(self, credentials: bool) -> Severity {
+        // A name anyone can own or register reads the responses: with the
+        // user's cookies when the answer allows credentials.
+        let anyone_reads = if credentials {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
         match self {
             FindingClass::Bypass(
                 Bypass::ReflectOrigin
@@ -109,18 +116,9 @@ impl FindingClass {
                 | Bypass::IncludeMatch
                 | Bypass::NotEscapeDot
                 | Bypass::SpecialCharactersBypass,
-            ) if credentials => Severity::High,
-            FindingClass::Bypass(
-                Bypass::ReflectOrigin
-                | Bypass::PrefixMatch
-                | Bypass::SuffixMatch
-                | Bypass::TrustNull
-                | Bypass::IncludeMatch
-                | Bypass::NotEscapeDot
-                | Bypass::SpecialCharactersBypass,
-            ) => Severity::Medium,
-            FindingClass::Bypass(Bypass::HttpsTrustHttp | Bypass::ThirdParty) => Severity::Medium,
-            FindingClass::MissingVary => Severity::Medium,
+            ) => anyone_reads,
+            FindingClass::Bypass(Bypass::HttpsTrustHttp | Bypass::ThirdParty)
+            | FindingClass::MissingVary => Severity::Medium,
             FindingClass::Bypass(Bypass::TrustAnySubdomain)
             | FindingClass::MultipleAcao
             | FindingClass::Wildcard
