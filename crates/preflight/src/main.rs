@@ -1,4 +1,5 @@
-//! `preflight`: the binary. It parses arguments and calls the libraries.
+//! `preflight`: the binary. It parses arguments and calls the libraries: the
+//! doctor's commands (`check`, `explain`, `audit`) are `preflight_doctor`'s.
 
 // Doc comments of argument structs are clap's --help text, where a bare URL reads
 // better than a Markdown link.
@@ -7,13 +8,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use preflight_doctor::{audit, check, explain};
 
-mod audit;
-mod check;
 mod demo;
-mod explain;
 mod lint;
-mod report;
 mod serve;
 
 /// CORS done right: a gateway that answers preflights per route, and a doctor

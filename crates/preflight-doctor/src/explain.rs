@@ -1,6 +1,9 @@
-//! `preflight explain`: offline, what the gateway with this configuration
-//! answers to a page's request, and what a browser then does; when the
-//! configuration is the cause, the fix points at its file, line and key.
+//! `preflight explain`, the command-line side: offline, what the gateway with
+//! this configuration answers to a page's request, and what a browser then
+//! does; when the configuration is the cause, the fix points at its file,
+//! line and key. The gateway's layers answer in process
+//! ([`preflight_gateway::explain`]); this module builds the query from the
+//! arguments and adds the lines that say what was asked.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +13,8 @@ use preflight_core::browser::Report;
 use preflight_gateway::explain::{source_name, ExplainQuery};
 use preflight_gateway::{Config, Gateway};
 
-use crate::check::{parse_header_args, value_name, PageArgs};
-use crate::report;
+use crate::args::{parse_header_args, value_name, PageArgs};
+use crate::render;
 
 /// Arguments of `preflight explain`.
 #[derive(Debug, Args)]
@@ -32,12 +35,14 @@ pub struct ExplainArgs {
     pub json: bool,
 }
 
-/// Run `preflight explain`.
+/// Run `preflight explain`: print the report; exit 0 allowed, 1 blocked, 2 error.
 pub async fn run(args: ExplainArgs) -> ExitCode {
-    report::finish(explain(&args).await, args.json)
+    render::finish(explain(&args).await, args.json)
 }
 
-async fn explain(args: &ExplainArgs) -> Result<Report, String> {
+/// Load the configuration, ask the gateway in process, and give its report
+/// with the lines that say what was asked and which route answered.
+pub async fn explain(args: &ExplainArgs) -> Result<Report, String> {
     let config = Config::load(&args.config).map_err(|e| {
         format!(
             "{} does not load (run `preflight lint --config {}` for details):\n{e}",

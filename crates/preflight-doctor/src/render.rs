@@ -1,19 +1,25 @@
-//! Printing the doctor's report (`preflight_core::browser::Report`) and its exit
-//! status.
+//! Printing a doctor's report (`preflight_core::browser::Report`) and its exit
+//! status; an error of a doctor command, printed the same way for all three.
 
 use std::process::ExitCode;
 
 use preflight_core::browser::Report;
+use serde::Serialize;
 
-/// Print as one JSON object (DESIGN.md) or as text.
+/// Print as one JSON object or as text.
 pub fn print(report: &Report, json: bool) {
     if json {
-        match serde_json::to_string_pretty(report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("error: cannot write JSON: {e}"),
-        }
+        print_json(report);
     } else {
         print!("{}", report.to_text());
+    }
+}
+
+/// Print `--json` output: one pretty-printed JSON object.
+pub(crate) fn print_json(value: &impl Serialize) {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: cannot write JSON: {e}"),
     }
 }
 
@@ -29,7 +35,7 @@ pub fn exit_code(report: &Report) -> ExitCode {
 /// Print the outcome of `check` or `explain` and give its exit status: the
 /// report (0 allowed, 1 blocked), or an error (2) as one line on stderr, or
 /// as a JSON object with `--json`.
-pub fn finish(result: Result<Report, String>, json: bool) -> ExitCode {
+pub(crate) fn finish(result: Result<Report, String>, json: bool) -> ExitCode {
     match result {
         Ok(r) => {
             print(&r, json);
@@ -41,7 +47,7 @@ pub fn finish(result: Result<Report, String>, json: bool) -> ExitCode {
 
 /// An error of a doctor command (`check`, `explain`, `audit`): one line on
 /// stderr, or a JSON object with `--json`; exit 2.
-pub fn fail(message: &str, json: bool) -> ExitCode {
+pub(crate) fn fail(message: &str, json: bool) -> ExitCode {
     if json {
         println!(
             "{}",
