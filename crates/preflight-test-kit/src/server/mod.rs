@@ -62,7 +62,9 @@ pub struct Server {
     addr: SocketAddr,
     log: Log,
     stop: Option<oneshot::Sender<()>>,
-    stopped: std::sync::mpsc::Receiver<()>,
+    /// Told when the server's thread has ended (in a mutex: a server may sit
+    /// in a `static`, shared by the tests of one file).
+    stopped: Mutex<std::sync::mpsc::Receiver<()>>,
 }
 
 impl Server {
@@ -70,7 +72,19 @@ impl Server {
     pub fn start<R: Into<Reply>>(
         handler: impl Fn(&Received) -> R + Send + Sync + 'static,
     ) -> Result<Server, String> {
-        Server::spawn(Handler::Whole(Box::new(move |req| handler(req).into())))
+        Server::named("", handler)
+    }
+
+    /// [`Server::start`], with `name` in every [`Received::server`]: the
+    /// requests of several servers (several origins) then tell where they went.
+    pub fn named<R: Into<Reply>>(
+        name: &'static str,
+        handler: impl Fn(&Received) -> R + Send + Sync + 'static,
+    ) -> Result<Server, String> {
+        Server::spawn(
+            name,
+            Handler::Whole(Box::new(move |req| handler(req).into())),
+        )
     }
 
     /// Serve answers decided by an async `handler` that reads the request (its
@@ -81,12 +95,13 @@ impl Server {
     where
         F: Future<Output = Response<Body>> + Send + 'static,
     {
-        Server::spawn(Handler::Streaming(Box::new(move |req| {
-            Box::pin(handler(req))
-        })))
+        Server::spawn(
+            "",
+            Handler::Streaming(Box::new(move |req| Box::pin(handler(req)))),
+        )
     }
 
-    fn spawn(handler: Handler) -> Result<Server, String> {
+    fn spawn(name: &'static str, handler: Handler) -> Result<Server, String> {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .map_err(|e| format!("cannot bind 127.0.0.1:0: {e}"))?;
         listener
@@ -113,7 +128,7 @@ impl Server {
                     };
                     tokio::select! {
                         _ = stop_rx => {}
-                        _ = accept(listener, handler, accept_log) => {}
+                        _ = accept(listener, name, handler, accept_log) => {}
                     }
                 });
                 // Dropping the runtime ends every connection still open.
@@ -125,7 +140,7 @@ impl Server {
             addr,
             log,
             stop: Some(stop),
-            stopped,
+            stopped: Mutex::new(stopped),
         })
     }
 
@@ -159,11 +174,13 @@ impl Drop for Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = self.stopped.recv_timeout(STOP_DEADLINE);
+        if let Ok(stopped) = self.stopped.lock() {
+            let _ = stopped.recv_timeout(STOP_DEADLINE);
+        }
     }
 }
 
-async fn accept(listener: TcpListener, handler: Arc<Handler>, log: Log) {
+async fn accept(listener: TcpListener, name: &'static str, handler: Arc<Handler>, log: Log) {
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -179,7 +196,7 @@ async fn accept(listener: TcpListener, handler: Arc<Handler>, log: Log) {
             let service = hyper::service::service_fn(move |req| {
                 let handler = handler.clone();
                 let log = log.clone();
-                async move { Ok::<_, Infallible>(answer(&handler, &log, req).await) }
+                async move { Ok::<_, Infallible>(answer(name, &handler, &log, req).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -189,9 +206,15 @@ async fn accept(listener: TcpListener, handler: Arc<Handler>, log: Log) {
     }
 }
 
-async fn answer(handler: &Handler, log: &Mutex<Vec<Received>>, req: Request<Incoming>) -> Response<Body> {
+async fn answer(
+    name: &'static str,
+    handler: &Handler,
+    log: &Mutex<Vec<Received>>,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let mut received = Received {
         seq: ARRIVAL.fetch_add(1, Ordering::SeqCst),
+        server: name,
         method: req.method().to_string(),
         path: req
             .uri()

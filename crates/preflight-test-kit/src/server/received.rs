@@ -8,6 +8,9 @@ pub struct Received {
     /// Order of arrival across every server of this process, so that the
     /// requests of several servers (several origins) can be put in one order.
     pub seq: u64,
+    /// The name of the server that got it ([`Server::named`](super::Server::named));
+    /// empty for an unnamed one.
+    pub server: &'static str,
     pub method: String,
     /// The path and the query, as the request line had them.
     pub path: String,

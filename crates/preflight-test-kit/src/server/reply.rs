@@ -84,6 +84,20 @@ impl Reply {
         self
     }
 
+    /// This reply, or a bare `500` if one of its header lines is not a valid
+    /// name or value (by `HeaderValue::from_str`: visible ASCII), so that a
+    /// test never passes on a line that was dropped.
+    pub fn strict(self) -> Reply {
+        let valid = self.headers.iter().all(|(n, v)| {
+            HeaderName::from_bytes(n.as_bytes()).is_ok() && HeaderValue::from_str(v).is_ok()
+        });
+        if valid {
+            self
+        } else {
+            Reply::new(500)
+        }
+    }
+
     pub(crate) fn delay(&self) -> Option<Duration> {
         self.delay
     }
