@@ -240,11 +240,12 @@ fn capture(pipe: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
 pub struct TempDir(PathBuf);
 
 impl TempDir {
-    /// A fresh directory whose name has `name`, the process id and a counter.
+    /// A fresh directory named after the process id, a counter and `name`.
+    /// Keep `name` short: paths end up in messages that wrap at a width.
     pub fn new(name: &str) -> TempDir {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
-            "preflight-test-{}-{name}-{}",
+            "preflight-{}-{}-{name}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         ));

@@ -3,8 +3,10 @@
 //! load"), every diagnostic naming the file, the line and column, the key,
 //! and the fix. One fixture text per row, written to a temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+use preflight_test_kit::cli::{self, TempDir};
 
 /// A route that loads, appended to rows about `[cors]`.
 const ROUTE: &str = r#"
@@ -14,38 +16,13 @@ methods = ["GET", "PUT"]
 upstream = "http://127.0.0.1:3000"
 "#;
 
-/// A directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("preflight-lint-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the temporary directory");
-        TempDir(dir)
-    }
-
-    fn write(&self, file: &str, text: &str) -> PathBuf {
-        let path = self.0.join(file);
-        std::fs::write(&path, text).expect("write the fixture");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn lint(config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .arg("lint")
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("run preflight lint")
+    cli::run(
+        Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .arg("lint")
+            .arg("--config")
+            .arg(config),
+    )
 }
 
 fn utf8(bytes: &[u8]) -> String {
@@ -265,7 +242,7 @@ fn refusals() -> Vec<Row> {
 
 #[test]
 fn each_refusal_names_the_file_line_key_and_fix() {
-    let dir = TempDir::new("refusals");
+    let dir = TempDir::new("lint-refusals");
     let mut failures = Vec::new();
     let rows = refusals();
     for row in &rows {
@@ -317,7 +294,7 @@ fn each_refusal_names_the_file_line_key_and_fix() {
 
 #[test]
 fn every_problem_of_a_file_is_reported_at_once() {
-    let dir = TempDir::new("several");
+    let dir = TempDir::new("lint-several");
     let text = cors(
         "allow_origins = [\"null\"]\nallow_headers = [\"cookie\"]\nexpose_headers = [\"set-cookie\"]",
     );
@@ -405,7 +382,7 @@ fn max_age_over_chromiums_cap_is_a_warning() {
 #[test]
 fn a_missing_file_is_an_error() {
     let dir = TempDir::new("missing");
-    let file = dir.0.join("nope.toml");
+    let file = dir.join("nope.toml");
     let out = lint(&file);
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

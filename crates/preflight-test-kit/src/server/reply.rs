@@ -124,8 +124,8 @@ impl Reply {
 }
 
 /// `(status, header lines, body)`.
-impl<B: Into<Bytes>> From<(u16, Vec<(String, String)>, B)> for Reply {
-    fn from((status, headers, body): (u16, Vec<(String, String)>, B)) -> Reply {
+impl From<(u16, Vec<(String, String)>, String)> for Reply {
+    fn from((status, headers, body): (u16, Vec<(String, String)>, String)) -> Reply {
         Reply::new(status).headers(headers).body(body)
     }
 }

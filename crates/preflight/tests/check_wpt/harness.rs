@@ -125,7 +125,10 @@ impl Case {
         self.expect = Expect::Block(reason, stage);
         self
     }
-    pub(crate) fn check(mut self, f: impl Fn(&Outcome) -> Result<(), String> + Send + Sync + 'static) -> Case {
+    pub(crate) fn check(
+        mut self,
+        f: impl Fn(&Outcome) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Case {
         self.checks.push(Box::new(f));
         self
     }

@@ -49,7 +49,6 @@
 //!   (`HeaderValue` refuses it), and a client that parses HTTP (httparse)
 //!   refuses it too: on the wire it is a network error, not a CORS verdict.
 
-
 mod harness;
 mod wpt;
 
