@@ -74,7 +74,7 @@ async fn large_bodies_stream_both_ways() {
         .unwrap()
         .unwrap();
     assert_eq!(first.data_ref().unwrap().as_ref(), b"first");
-    up.seen.release.notify_one();
+    up.held.release.notify_one();
     let mut total = 0usize;
     while let Some(f) = body.frame().await {
         total += f.unwrap().data_ref().map_or(0, |d| d.len());
@@ -95,7 +95,7 @@ async fn large_bodies_stream_both_ways() {
     tx.send(Ok(Frame::data(Bytes::from_static(b"start"))))
         .await
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), up.seen.first_chunk.notified())
+    tokio::time::timeout(Duration::from_secs(5), up.held.first_chunk.notified())
         .await
         .unwrap();
     let chunk = Bytes::from(vec![b'z'; 1 << 20]);
@@ -105,7 +105,7 @@ async fn large_bodies_stream_both_ways() {
     drop(tx);
     let res = pending.await.unwrap().unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(up.seen.body_bytes.load(Ordering::SeqCst), 5 + (50 << 20));
+    assert_eq!(up.held.body_bytes.load(Ordering::SeqCst), 5 + (50 << 20));
     g.shutdown().await;
 }
 

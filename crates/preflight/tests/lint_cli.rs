@@ -25,10 +25,6 @@ fn lint(config: &Path) -> Output {
     )
 }
 
-fn utf8(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// 1-based line and column where `needle` first occurs; it must occur once.
 fn line_col_of(text: &str, needle: &str) -> (usize, usize) {
     assert_eq!(
@@ -248,7 +244,7 @@ fn each_refusal_names_the_file_line_key_and_fix() {
     for row in &rows {
         let file = dir.write(&format!("{}.toml", row.name), &row.text);
         let out = lint(&file);
-        let (stdout, stderr) = (utf8(&out.stdout), utf8(&out.stderr));
+        let (stdout, stderr) = (cli::stdout(&out), cli::stderr(&out));
         let (line, col) = line_col_of(&row.text, &row.at);
         let location = format!("{}:{line}:{col}:", file.display());
         let mut wrong = Vec::new();
@@ -300,7 +296,7 @@ fn every_problem_of_a_file_is_reported_at_once() {
     );
     let file = dir.write("several.toml", &text);
     let out = lint(&file);
-    let stderr = stderr_of(&out);
+    let stderr = cli::stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     for (needle, key) in [
         ("\"null\"", "cors.allow_origins[0]"),
@@ -317,15 +313,11 @@ fn every_problem_of_a_file_is_reported_at_once() {
     assert!(stderr.contains("refused (3 error(s)"), "{stderr}");
 }
 
-fn stderr_of(out: &Output) -> String {
-    utf8(&out.stderr)
-}
-
 #[test]
 fn a_good_file_is_ok() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/explain.toml");
     let out = lint(&file);
-    let (stdout, stderr) = (utf8(&out.stdout), utf8(&out.stderr));
+    let (stdout, stderr) = (cli::stdout(&out), cli::stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(
         stdout.trim(),
@@ -341,7 +333,7 @@ fn max_age_over_chromiums_cap_is_a_warning() {
     let text = cors("allow_origins = [\"https://app.example.com\"]\nmax_age = 7201");
     let file = dir.write("preflight.toml", &text);
     let out = lint(&file);
-    let (stdout, stderr) = (utf8(&out.stdout), utf8(&out.stderr));
+    let (stdout, stderr) = (cli::stdout(&out), cli::stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(
         stdout.contains(&format!(
@@ -368,14 +360,14 @@ fn max_age_over_chromiums_cap_is_a_warning() {
     // At the cap exactly: nothing to say.
     let file = dir.write(
         "capped.toml",
-        &cors("allow_origins = [\"https://app.example.com\"]\nmax_age = 7200"),
+        cors("allow_origins = [\"https://app.example.com\"]\nmax_age = 7200"),
     );
     let out = lint(&file);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", cli::stderr(&out));
     assert!(
-        utf8(&out.stdout).contains("ok (1 route(s), 0 warning(s))"),
+        cli::stdout(&out).contains("ok (1 route(s), 0 warning(s))"),
         "{}",
-        utf8(&out.stdout)
+        cli::stdout(&out)
     );
 }
 
@@ -384,7 +376,7 @@ fn a_missing_file_is_an_error() {
     let dir = TempDir::new("missing");
     let file = dir.join("nope.toml");
     let out = lint(&file);
-    let stderr = stderr_of(&out);
+    let stderr = cli::stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("cannot read {}", file.display())),

@@ -22,9 +22,10 @@ pub use preflight_test_kit::cli::TempDir;
 use preflight_test_kit::server::{self, Server};
 use tokio::sync::Notify;
 
-/// What the upstream's handlers share with the test.
+/// What the upstream's handlers share with the test: what it holds back
+/// until told, and what it counted.
 #[derive(Default)]
-pub struct Seen {
+pub struct Held {
     /// Bytes of the last request body, counted while streaming.
     pub body_bytes: AtomicUsize,
     /// Released by the test to let `/stream` finish.
@@ -36,7 +37,7 @@ pub struct Seen {
 /// The test upstream: the kit's server with the handlers below.
 pub struct Upstream {
     pub addr: SocketAddr,
-    pub seen: Arc<Seen>,
+    pub held: Arc<Held>,
     server: Server,
 }
 
@@ -69,7 +70,7 @@ fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<server::Body>
     r
 }
 
-async fn upstream_handle(seen: Arc<Seen>, mut req: Request<Incoming>) -> Response<server::Body> {
+async fn upstream_handle(seen: Arc<Held>, mut req: Request<Incoming>) -> Response<server::Body> {
     let path = req.uri().path().to_string();
     let pq = req
         .uri()
@@ -165,13 +166,13 @@ async fn upstream_handle(seen: Arc<Seen>, mut req: Request<Incoming>) -> Respons
 
 /// Start the test upstream (HTTP/1.1 with upgrades).
 pub async fn upstream() -> Upstream {
-    let seen = Arc::new(Seen::default());
+    let seen = Arc::new(Held::default());
     let s = seen.clone();
     let server = Server::streaming(move |req| upstream_handle(s.clone(), req))
         .expect("the test upstream starts");
     Upstream {
         addr: server.addr(),
-        seen,
+        held: seen,
         server,
     }
 }

@@ -1,6 +1,6 @@
 //! The engine's scenario table: (policy, route methods, request) -> the whole
-//! answer, each row naming the rule of CORS-RULES.md (`R14`) or the DESIGN.md
-//! behaviour it pins.
+//! answer, each row naming (in `pins`) the rule or the documented behaviour it
+//! pins.
 //!
 //! Plain data: a row's policy is its `[cors]` TOML text and its headers are
 //! string pairs, so that the core's tests (`Policy::decide` and
@@ -28,6 +28,7 @@ pub fn rows() -> Vec<Row> {
     rows
 }
 
+/// A row's header pairs as a `HeaderMap`, in order.
 pub fn header_map(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {

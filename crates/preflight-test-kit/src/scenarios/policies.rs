@@ -56,6 +56,8 @@ pub const ORIGIN: &str = "origin";
 pub const ACRM: &str = "access-control-request-method";
 pub const ACRH: &str = "access-control-request-headers";
 
+/// One scenario: the policy, the route, the request and what the upstream
+/// answered; then the decision's kind, the status sent and every header.
 pub struct Row {
     pub pins: &'static str,
     pub policy: Toml,
