@@ -61,7 +61,7 @@ impl Received {
 
 /// The decoded pairs of a query, in order, repeated names kept.
 #[derive(Debug, Clone, Default)]
-pub struct Query(pub Vec<(String, String)>);
+pub struct Query(Vec<(String, String)>);
 
 impl Query {
     /// The first value of `name`.
