@@ -1,27 +1,21 @@
 //! The browser suite's tools: headless Chromium driven over the Chrome DevTools
-//! Protocol (CDP), and small HTTP servers whose answers a test scripts.
+//! Protocol (CDP). The HTTP servers the pages talk to are the test kit's
+//! (`preflight-test-kit`).
 //!
 //! CDP reports the exact `corsErrorStatus.corsError` of a blocked request
 //! (`Network.loadingFailed`), which page JavaScript never sees; that is what the
 //! simulator's reasons are compared with.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use http::{Request, Response};
-use http_body_util::Full;
-use hyper::body::Incoming;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -238,7 +232,6 @@ impl Browser {
 }
 
 static NEXT_PROFILE: AtomicU64 = AtomicU64::new(0);
-static ARRIVAL: AtomicU64 = AtomicU64::new(0);
 
 impl Drop for Browser {
     fn drop(&mut self) {
@@ -364,115 +357,5 @@ impl Page<'_> {
             }
         }
         (cors_error, preflights)
-    }
-}
-
-/// One request a [`ScriptedServer`] received.
-#[derive(Debug, Clone)]
-pub struct Received {
-    /// Order of arrival across every server of this process.
-    pub seq: u64,
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-}
-
-/// The answer a [`ScriptedServer`] gives: status, headers, body.
-pub type Answer = (u16, Vec<(String, String)>, String);
-
-type Handler = Arc<dyn Fn(&Received) -> Answer + Send + Sync>;
-
-/// A small HTTP/1.1 server on 127.0.0.1 whose answers a closure decides; it
-/// records every request it gets.
-pub struct ScriptedServer {
-    pub addr: SocketAddr,
-    pub received: Arc<Mutex<Vec<Received>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl ScriptedServer {
-    /// Start on an ephemeral port.
-    pub async fn start(
-        handler: impl Fn(&Received) -> Answer + Send + Sync + 'static,
-    ) -> Result<ScriptedServer, String> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let handler: Handler = Arc::new(handler);
-        let log = received.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let handler = handler.clone();
-                let log = log.clone();
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let handler = handler.clone();
-                        let log = log.clone();
-                        async move {
-                            let rec = Received {
-                                seq: ARRIVAL.fetch_add(1, Ordering::SeqCst),
-                                method: req.method().to_string(),
-                                path: req
-                                    .uri()
-                                    .path_and_query()
-                                    .map(|p| p.to_string())
-                                    .unwrap_or_default(),
-                                headers: req
-                                    .headers()
-                                    .iter()
-                                    .map(|(k, v)| {
-                                        (
-                                            k.to_string(),
-                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                                        )
-                                    })
-                                    .collect(),
-                            };
-                            let (status, headers, body) = handler(&rec);
-                            if let Ok(mut l) = log.lock() {
-                                l.push(rec);
-                            }
-                            let mut res = Response::new(Full::new(Bytes::from(body)));
-                            *res.status_mut() = http::StatusCode::from_u16(status)
-                                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-                            for (k, v) in headers {
-                                if let (Ok(k), Ok(v)) = (
-                                    http::HeaderName::from_bytes(k.as_bytes()),
-                                    http::HeaderValue::from_bytes(v.as_bytes()),
-                                ) {
-                                    res.headers_mut().append(k, v);
-                                }
-                            }
-                            Ok::<_, Infallible>(res)
-                        }
-                    });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, svc)
-                        .await;
-                });
-            }
-        });
-        Ok(ScriptedServer {
-            addr,
-            received,
-            task,
-        })
-    }
-
-    /// `http://127.0.0.1:PORT`
-    pub fn origin(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for ScriptedServer {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }

@@ -6,9 +6,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use preflight_browser_tests::{browser_required, chromium_path, Browser, Received, ScriptedServer};
+use preflight_browser_tests::{browser_required, chromium_path, Browser};
 use preflight_core::browser::{simulate, BrowserRequest, PreflightCache, Profile, ServerResponse};
 use preflight_core::Origin;
+use preflight_test_kit::{Received, Server};
 use serde_json::json;
 use url::Url;
 
@@ -78,8 +79,8 @@ async fn redirects_and_cache_agree_with_chromium() {
         return;
     }
     let log: Arc<Mutex<Vec<Received>>> = Arc::default();
-    let start = |log: Arc<Mutex<Vec<Received>>>| async move {
-        ScriptedServer::start(move |req| {
+    let start = |log: Arc<Mutex<Vec<Received>>>| {
+        Server::start(move |req| {
             if req.path == "/" || req.path.starts_with("/favicon") {
                 return (
                     200,
@@ -94,12 +95,11 @@ async fn redirects_and_cache_agree_with_chromium() {
             let (status, headers) = answer(&req.method, &url, &req.headers);
             (status, headers, "ok".into())
         })
-        .await
         .unwrap()
     };
-    let page = start(log.clone()).await; // O: the page's origin
-    let api = start(log.clone()).await; // R
-    let other = start(log.clone()).await; // Q: a third origin
+    let page = start(log.clone()); // O: the page's origin
+    let api = start(log.clone()); // R
+    let other = start(log.clone()); // Q: a third origin
     let (o, r, q) = (page.origin(), api.origin(), other.origin());
     let userinfo_q = q.replace("http://", "http://user:pass@");
 

@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
-use preflight_browser_tests::{browser_required, chromium_path, Browser, ScriptedServer};
+use preflight_browser_tests::{browser_required, chromium_path, Browser};
 use preflight_core::browser::{
     simulate, BrowserRequest, CredentialsMode, ExchangeKind, PreflightCache, Profile,
     ServerResponse,
 };
 use preflight_core::Origin;
+use preflight_test_kit::Server;
 use serde_json::json;
 
 /// `{origin}` in a header value stands for the page's origin.
@@ -172,19 +173,18 @@ async fn simulator_agrees_with_chromium() {
         eprintln!("SKIPPED: Chromium is not installed; the browser suite did not run");
         return;
     }
-    let page = ScriptedServer::start(|_| {
+    let page = Server::start(|_| {
         (
             200,
             vec![("content-type".into(), "text/html".into())],
             "<!doctype html><title>page</title>".into(),
         )
     })
-    .await
     .unwrap();
     let page_origin = page.origin();
     let origin_for_api = page_origin.clone();
     // The API answers each case by its index in the path.
-    let api = ScriptedServer::start(move |req| {
+    let api = Server::start(move |req| {
         let index: usize = req
             .path
             .trim_start_matches("/case/")
@@ -202,7 +202,6 @@ async fn simulator_agrees_with_chromium() {
         };
         (status, fill(headers, &origin_for_api), "body".into())
     })
-    .await
     .unwrap();
 
     let browser = Browser::launch().await.expect("Chromium starts");
@@ -282,9 +281,7 @@ async fn simulator_agrees_with_chromium() {
         // Preflights as the server saw them, and their CORS request headers.
         let path = format!("/case/{i}");
         let received: Vec<(Option<String>, Option<String>)> = api
-            .received
-            .lock()
-            .unwrap()
+            .received()
             .iter()
             .filter(|r| r.path == path && r.method == "OPTIONS")
             .map(|r| {
@@ -321,9 +318,7 @@ async fn simulator_agrees_with_chromium() {
             })
             .collect();
         let wire_order: Vec<Vec<String>> = api
-            .received
-            .lock()
-            .unwrap()
+            .received()
             .iter()
             .filter(|r| r.path == path && r.method == "OPTIONS")
             .zip(&planned_order)

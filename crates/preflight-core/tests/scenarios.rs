@@ -9,11 +9,15 @@
 //! rejected actual request are 403 (DESIGN.md); `None` means the upstream's
 //! status goes through unchanged.
 
-mod scenario_table;
-
 use http::{HeaderMap, Method};
-use preflight_core::{CorsRequest, Decision, MethodSet, OnDisallowedOrigin};
-use scenario_table::*;
+use preflight_core::{CorsConfig, CorsRequest, Decision, MethodSet, OnDisallowedOrigin, Policy};
+use preflight_test_kit::scenarios::*;
+
+/// A row's policy, from its `[cors]` table.
+fn policy(toml_text: &str) -> Policy {
+    let config: CorsConfig = toml::from_str(toml_text).expect("policy table parses");
+    Policy::new(&config).expect("policy table is valid")
+}
 
 fn kind(decision: &Decision) -> (String, Option<u16>) {
     match decision {

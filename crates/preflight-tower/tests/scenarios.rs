@@ -1,4 +1,4 @@
-//! The engine's scenario table (preflight-core's `tests/scenario_table`) run
+//! The engine's scenario table (the test kit's `scenarios`) run
 //! through the layer's real `Service::call`: the same rows, the same expected
 //! statuses and headers, now as an application behind the layer sees them.
 //!
@@ -7,9 +7,6 @@
 //! without `OPTIONS` is answered by the layer with `204` and `Allow` (DESIGN.md)
 //! instead of reaching the application.
 
-#[path = "../../preflight-core/tests/scenario_table/mod.rs"]
-mod scenario_table;
-
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,10 +14,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use preflight_core::MethodSet;
+use preflight_core::{CorsConfig, MethodSet, Policy};
+use preflight_test_kit::scenarios::{header_map, listing, rows};
 use preflight_tower::CorsLayer;
-use scenario_table::{header_map, listing, policy, rows};
 use tower::{service_fn, Layer, ServiceExt};
+
+/// A row's policy, from its `[cors]` table.
+fn policy(toml_text: &str) -> Policy {
+    let config: CorsConfig = toml::from_str(toml_text).expect("policy table parses");
+    Policy::new(&config).expect("policy table is valid")
+}
 
 #[tokio::test]
 async fn every_engine_scenario_through_service_call() {

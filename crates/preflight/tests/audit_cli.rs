@@ -5,76 +5,62 @@
 //! the request's Origin; the policy also gets the server's own origin, so that
 //! naive string checks (starts-with, ends-with) are relative to 127.0.0.1:PORT.
 
-use std::convert::Infallible;
+use std::ops::Deref;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use preflight_test_kit::{Reply, Server};
 use serde_json::Value;
 
 /// (Origin sent or "", the server's own origin) -> response headers.
 type Policy = fn(&str, &str) -> Vec<(&'static str, String)>;
 
-/// Serve `policy` on 127.0.0.1:0 in the background; return the server's origin.
-fn serve(policy: Policy) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.set_nonblocking(true).expect("non-blocking");
-    let me = format!("http://{}", listener.local_addr().expect("address"));
-    let own = me.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("server runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let own = own.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: Request<Incoming>| {
-                        let own = own.clone();
-                        async move {
-                            let origin = req
-                                .headers()
-                                .get("origin")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or("")
-                                .to_string();
-                            let mut resp = Response::new(Full::new(Bytes::from_static(b"{}")));
-                            for (name, value) in policy(&origin, &own) {
-                                if let Ok(v) = value.parse() {
-                                    resp.headers_mut().append(name, v);
-                                }
-                            }
-                            Ok::<_, Infallible>(resp)
-                        }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-    });
-    me
+/// A server of the test kit answering by a policy; derefs to its origin.
+struct Served {
+    origin: String,
+    _server: Server,
+}
+
+impl Deref for Served {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.origin
+    }
+}
+
+impl std::fmt::Display for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.origin)
+    }
+}
+
+/// Serve `policy` on 127.0.0.1:0 in the background, until dropped.
+fn serve(policy: Policy) -> Served {
+    let own: Arc<OnceLock<String>> = Arc::default();
+    let me = own.clone();
+    let server = Server::start(move |req| {
+        let origin = req.header("origin").unwrap_or("");
+        let own = me.get().map(String::as_str).unwrap_or_default();
+        Reply::ok("{}").headers(policy(origin, own))
+    })
+    .expect("the test server starts");
+    let origin = server.origin();
+    let _ = own.set(origin.clone());
+    Served {
+        origin,
+        _server: server,
+    }
 }
 
 fn audit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .arg("audit")
-        .args(args)
-        .args(["--timeout", "5"])
-        .output()
-        .expect("run preflight")
+    preflight_test_kit::cli::run(
+        Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .arg("audit")
+            .args(args)
+            .args(["--timeout", "5"]),
+    )
 }
 
 fn json_of(out: &Output) -> Value {
@@ -348,7 +334,9 @@ fn the_gateway_is_clean() {
             running.wait().await;
         });
     });
-    let port = rx.recv().expect("gateway port");
+    let port = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the gateway starts within 30 s");
     let url = format!("http://127.0.0.1:{port}/api/todos");
     let out = audit(&[
         &url,
@@ -369,10 +357,7 @@ fn the_gateway_is_clean() {
 
 #[test]
 fn connection_refused_is_an_error() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("address").port()
-    };
+    let port = preflight_test_kit::cli::free_port();
     let out = audit(&[&format!("http://127.0.0.1:{port}/")]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
@@ -396,10 +381,9 @@ fn a_bad_url_is_an_error() {
 
 #[test]
 fn help_explains_the_probes_and_exit_codes() {
-    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .args(["audit", "--help"])
-        .output()
-        .expect("run preflight");
+    let out = preflight_test_kit::cli::run(
+        Command::new(env!("CARGO_BIN_EXE_preflight")).args(["audit", "--help"]),
+    );
     let t = String::from_utf8_lossy(&out.stdout);
     for needle in [
         "reflect_origin",

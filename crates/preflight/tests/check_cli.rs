@@ -1,191 +1,65 @@
 //! `preflight check` as a user meets it: the text account, the JSON object of
 //! DESIGN.md, the exit codes, errors, `--send-actual`, redirects, `--help`.
 //!
-//! One local hyper server with two listeners (`r` and `p`, two origins),
-//! answering literally what the query asks (`cors/resources/cors-makeheader.py`
-//! made generic): `status` and `h=Name:Value` for an actual request, `pf_status`
+//! Two servers of the test kit (`r` and `p`, two origins), each answering by
+//! the kit's `/makeheader` protocol (`cors/resources/cors-makeheader.py` made
+//! generic): `status` and `h=Name:Value` for an actual request, `pf_status`
 //! and `pfh=Name:Value` for a preflight, `location` for a redirect. Every URL
-//! carries `token=<test>`; the server logs what it got under that token.
+//! carries `token=<test>`; a test reads what the servers got under its token.
 
-use std::convert::Infallible;
 use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::header::{HeaderName, HeaderValue};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use preflight_test_kit::cli::{json, stderr, stdout};
+use preflight_test_kit::{makeheader, Received, Server};
 
 /// The page's origin: only ever sent as a header.
 const APP: &str = "https://app.example.com";
 
-#[derive(Debug, Clone)]
-struct Seen {
-    token: String,
-    at: &'static str,
-    method: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 struct Servers {
     r: String,
     p: String,
+    running: [Server; 2],
 }
-
-static LOG: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
 
 fn servers() -> &'static Servers {
     static SERVERS: OnceLock<Servers> = OnceLock::new();
     SERVERS.get_or_init(|| {
-        let bind = || {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-            l.set_nonblocking(true).expect("non-blocking listener");
-            l
-        };
-        let listeners = [("r", bind()), ("p", bind())];
-        let origin =
-            |l: &std::net::TcpListener| format!("http://{}", l.local_addr().expect("address"));
-        let servers = Servers {
-            r: origin(&listeners[0].1),
-            p: origin(&listeners[1].1),
-        };
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("server runtime");
-            rt.block_on(async move {
-                for (at, listener) in listeners {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    tokio::spawn(async move {
-                        loop {
-                            let Ok((stream, _)) = listener.accept().await else {
-                                continue;
-                            };
-                            tokio::spawn(async move {
-                                let service = service_fn(move |req| handle(at, req));
-                                let _ = http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), service)
-                                    .await;
-                            });
-                        }
-                    });
-                }
-                std::future::pending::<()>().await;
-            });
-        });
-        servers
+        let start = |name| Server::named(name, makeheader::answer).expect("a test server starts");
+        let (r, p) = (start("r"), start("p"));
+        Servers {
+            r: r.origin(),
+            p: p.origin(),
+            running: [r, p],
+        }
     })
 }
 
-async fn handle(
-    at: &'static str,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    let q: Vec<(String, String)> =
-        url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let get = |name: &str| q.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-    let lines = |name: &str| {
-        q.iter()
-            .filter(|(n, _)| n == name)
-            .filter_map(|(_, v)| v.split_once(':'))
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect::<Vec<_>>()
-    };
-    let preflight = req.method() == hyper::Method::OPTIONS;
-    LOG.lock().expect("log").push(Seen {
-        token: get("token").unwrap_or_default().to_string(),
-        at,
-        method: req.method().to_string(),
-        headers: req
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-    });
-    let (status, mut headers) = if preflight {
-        (get("pf_status"), lines("pfh"))
-    } else {
-        (get("status"), lines("h"))
-    };
-    if let (false, Some(l)) = (preflight, get("location")) {
-        headers.push(("Location".into(), l.to_string()));
-    }
-    let status = status.and_then(|s| s.parse().ok()).unwrap_or(200u16);
-    let _ = req.into_body().collect().await;
-    let mut response = Response::new(Full::new(Bytes::from_static(b"body")));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    for (n, v) in headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(n.as_bytes()),
-            HeaderValue::from_str(&v),
-        ) {
-            response.headers_mut().append(n, v);
-        }
-    }
-    Ok(response)
-}
-
-fn seen(token: &str) -> Vec<Seen> {
-    LOG.lock()
-        .expect("log")
+/// What the servers got under `token`, in arrival order.
+fn seen(token: &str) -> Vec<Received> {
+    let mut seen: Vec<Received> = servers()
+        .running
         .iter()
-        .filter(|s| s.token == token)
-        .cloned()
-        .collect()
+        .flat_map(Server::received)
+        .filter(|r| r.query().get("token") == Some(token))
+        .collect();
+    seen.sort_by_key(|r| r.seq);
+    seen
 }
 
 /// `base/path?token=..&params`.
 fn url(base: &str, token: &str, params: &[(&str, &str)]) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("token", token);
-    for (k, v) in params {
-        q.append_pair(k, v);
-    }
-    format!("{base}/x?{}", q.finish())
+    let mut all = vec![("token", token)];
+    all.extend_from_slice(params);
+    makeheader::url(base, "/x", &all)
 }
 
 fn check(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .arg("check")
-        .args(args)
-        .output()
-        .expect("run preflight")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
+    preflight_test_kit::cli::run(
+        Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .arg("check")
+            .args(args),
+    )
 }
 
 const ACAO_STAR: &str = "Access-Control-Allow-Origin:*";
@@ -377,10 +251,7 @@ fn assert_error(args: &[&str], want: &str) {
 fn errors_exit_2_with_a_clear_message() {
     let s = servers();
     // A port nobody listens on.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("address").port()
-    };
+    let closed = preflight_test_kit::cli::free_port();
     let refused = format!("http://127.0.0.1:{closed}/api");
     assert_error(&[&refused, "--origin", APP], "connection refused");
     assert_error(&["not a url", "--origin", APP], "is not a URL");
@@ -526,7 +397,7 @@ fn redirects_are_followed_with_a_cors_check_per_hop() {
     }
     let hops: Vec<(&str, String)> = seen("redirect-ok")
         .iter()
-        .map(|s| (s.at, s.header("origin").unwrap_or_default().to_string()))
+        .map(|s| (s.server, s.header("origin").unwrap_or_default().to_string()))
         .collect();
     assert_eq!(hops, [("r", APP.to_string()), ("p", "null".to_string())]);
     let j = json(&check(&[&start, "--origin", APP, "--json"]));
@@ -551,7 +422,7 @@ fn redirects_are_followed_with_a_cors_check_per_hop() {
     assert_eq!(j["reason"], "MissingAllowOriginHeader");
     assert_eq!(j["stage"], "actual");
     assert_eq!(j["actual"]["status"], 307);
-    let at: Vec<&str> = seen("redirect-bad-hop").iter().map(|s| s.at).collect();
+    let at: Vec<&str> = seen("redirect-bad-hop").iter().map(|s| s.server).collect();
     assert_eq!(at, ["r"]);
 
     // The redirect passes, the final response does not.
@@ -571,7 +442,7 @@ fn redirects_are_followed_with_a_cors_check_per_hop() {
     // After r -> p the request's origin is `null` (R34), not APP.
     assert_eq!(j["reason"], "AllowOriginMismatch");
     assert_eq!(j["stage"], "actual");
-    let at: Vec<&str> = seen("redirect-bad-end").iter().map(|s| s.at).collect();
+    let at: Vec<&str> = seen("redirect-bad-end").iter().map(|s| s.server).collect();
     assert_eq!(at, ["r", "p"]);
 }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use preflight_gateway::{Config, Gateway};
+use preflight_test_kit::cli::{self, TempDir};
 
 const CONFIG: &str = r#"
 [server]
@@ -25,12 +26,11 @@ upstream = "http://127.0.0.1:9"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_over_https_with_a_private_ca() {
-    let dir = std::env::temp_dir().join(format!("preflight-check-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("check-tls");
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
-    std::fs::write(dir.join("cert.pem"), ck.cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem()).unwrap();
-    let config = Config::parse(CONFIG, Path::new("tls.toml"), &dir).unwrap();
+    dir.write("cert.pem", ck.cert.pem());
+    dir.write("key.pem", ck.key_pair.serialize_pem());
+    let config = Config::parse(CONFIG, Path::new("tls.toml"), dir.path()).unwrap();
     let running = preflight_gateway::start(Gateway::new(config))
         .await
         .unwrap();
@@ -42,26 +42,26 @@ async fn check_over_https_with_a_private_ca() {
     let out = tokio::task::spawn_blocking({
         let (url, cacert) = (url.clone(), cacert.clone());
         move || {
-            Command::new(env!("CARGO_BIN_EXE_preflight"))
-                .args([
-                    "check",
-                    &url,
-                    "--origin",
-                    "https://app.example.com",
-                    "-X",
-                    "PUT",
-                ])
-                .args([
-                    "-H",
-                    "content-type: application/json",
-                    "--credentials",
-                    "include",
-                    "--json",
-                ])
-                .arg("--cacert")
-                .arg(&cacert)
-                .output()
-                .unwrap()
+            cli::run(
+                Command::new(env!("CARGO_BIN_EXE_preflight"))
+                    .args([
+                        "check",
+                        &url,
+                        "--origin",
+                        "https://app.example.com",
+                        "-X",
+                        "PUT",
+                    ])
+                    .args([
+                        "-H",
+                        "content-type: application/json",
+                        "--credentials",
+                        "include",
+                        "--json",
+                    ])
+                    .arg("--cacert")
+                    .arg(&cacert),
+            )
         }
     })
     .await
@@ -84,10 +84,12 @@ async fn check_over_https_with_a_private_ca() {
 
     // Without the CA the certificate is not trusted: exit 2, and it says TLS.
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_preflight"))
-            .args(["check", &url, "--origin", "https://app.example.com"])
-            .output()
-            .unwrap()
+        cli::run(Command::new(env!("CARGO_BIN_EXE_preflight")).args([
+            "check",
+            &url,
+            "--origin",
+            "https://app.example.com",
+        ]))
     })
     .await
     .unwrap();
@@ -96,5 +98,4 @@ async fn check_over_https_with_a_private_ca() {
     assert!(stderr.contains("TLS failure"), "{stderr}");
     assert!(stderr.contains("--cacert"), "{stderr}");
     running.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }

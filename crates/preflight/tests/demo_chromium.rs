@@ -2,41 +2,12 @@
 //! headless Chromium. The allowed calls must succeed and the refused ones must
 //! be blocked by the browser, for the reason the simulator names.
 
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use preflight_browser_tests::{browser_required, chromium_path, Browser};
+use preflight_test_kit::cli::{free_ports, wait_for_port, Child};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Ends the demo process (by its id) when the test ends, however it ends.
-struct Demo(std::process::Child);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the demo did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_in_chromium() {
@@ -48,23 +19,22 @@ async fn demo_in_chromium() {
         eprintln!("SKIPPED: Chromium is not installed; the demo was not tried in a browser");
         return;
     }
-    let (api, app, admin) = (free_port(), free_port(), free_port());
-    let child = Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .args([
-            "demo",
-            "--api-port",
-            &api.to_string(),
-            "--app-port",
-            &app.to_string(),
-        ])
-        .args(["--admin-port", &admin.to_string(), "--exit-after", "120"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the demo starts");
-    let _demo = Demo(child);
+    let ports = free_ports(3);
+    let (api, app, admin) = (ports[0], ports[1], ports[2]);
+    // Ended (by its id) when the test ends, however it ends.
+    let _demo = Child::spawn(
+        Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .args([
+                "demo",
+                "--api-port",
+                &api.to_string(),
+                "--app-port",
+                &app.to_string(),
+            ])
+            .args(["--admin-port", &admin.to_string(), "--exit-after", "120"]),
+    );
     for port in [api, app, admin] {
-        wait_for(port);
+        wait_for_port(port, Duration::from_secs(20));
     }
 
     let browser = Browser::launch().await.expect("Chromium starts");

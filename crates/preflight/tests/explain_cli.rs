@@ -8,6 +8,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use preflight_test_kit::cli::{self, stderr, stdout, TempDir};
 use serde_json::Value;
 
 const APP: &str = "https://app.example.com";
@@ -44,25 +45,17 @@ fn at_line_of(needle: &str) -> String {
 }
 
 fn run(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .arg("explain")
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("run preflight explain")
+    cli::run(
+        Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .arg("explain")
+            .arg("--config")
+            .arg(config)
+            .args(args),
+    )
 }
 
 fn exit_code(out: &Output) -> i32 {
     out.status.code().expect("an exit code, not a signal")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Run with `--json`: the exit code and the object printed.
@@ -421,16 +414,13 @@ fn nothing_is_sent_to_the_upstream() {
     let upstream = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     upstream.set_nonblocking(true).expect("non-blocking");
     let addr = upstream.local_addr().expect("address");
-    let dir = std::env::temp_dir().join(format!("preflight-explain-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("preflight.toml");
-    std::fs::write(
-        &file,
+    let dir = TempDir::new("explain-cli");
+    let file = dir.write(
+        "preflight.toml",
         format!(
             "[cors]\nallow_origins = [\"{APP}\"]\nallow_headers = [\"content-type\"]\n\n[[routes]]\npath = \"/api/{{*rest}}\"\nmethods = [\"GET\", \"PUT\"]\nupstream = \"http://{addr}\"\n"
         ),
-    )
-    .expect("write the config");
+    );
     let out = run(
         &file,
         &[
@@ -443,7 +433,7 @@ fn nothing_is_sent_to_the_upstream() {
             "/api/x",
         ],
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     assert_eq!(exit_code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     match upstream.accept() {
         Err(e) if e.kind() == ErrorKind::WouldBlock => {}

@@ -6,10 +6,11 @@
 
 use std::path::Path;
 
-use preflight_browser_tests::{browser_required, chromium_path, Browser, ScriptedServer};
+use preflight_browser_tests::{browser_required, chromium_path, Browser};
 use preflight_core::browser::CredentialsMode;
 use preflight_gateway::explain::ExplainQuery;
 use preflight_gateway::{Config, Gateway};
+use preflight_test_kit::Server;
 use serde_json::json;
 
 struct Case {
@@ -131,17 +132,16 @@ async fn explain_predicts_chromium() {
         eprintln!("SKIPPED: Chromium is not installed; explain was not compared with a browser");
         return;
     }
-    let page = ScriptedServer::start(|_| {
+    let page = Server::start(|_| {
         (
             200,
             vec![("content-type".into(), "text/html".into())],
             "<!doctype html>".into(),
         )
     })
-    .await
     .unwrap();
     // The upstream grants everything itself; the gateway must replace that.
-    let upstream = ScriptedServer::start(|_| {
+    let upstream = Server::start(|_| {
         (
             200,
             vec![
@@ -152,7 +152,6 @@ async fn explain_predicts_chromium() {
             "{}".into(),
         )
     })
-    .await
     .unwrap();
     let config_text = format!(
         r#"

@@ -3,8 +3,10 @@
 //! load"), every diagnostic naming the file, the line and column, the key,
 //! and the fix. One fixture text per row, written to a temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+use preflight_test_kit::cli::{self, TempDir};
 
 /// A route that loads, appended to rows about `[cors]`.
 const ROUTE: &str = r#"
@@ -14,42 +16,13 @@ methods = ["GET", "PUT"]
 upstream = "http://127.0.0.1:3000"
 "#;
 
-/// A directory under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("preflight-lint-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the temporary directory");
-        TempDir(dir)
-    }
-
-    fn write(&self, file: &str, text: &str) -> PathBuf {
-        let path = self.0.join(file);
-        std::fs::write(&path, text).expect("write the fixture");
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn lint(config: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .arg("lint")
-        .arg("--config")
-        .arg(config)
-        .output()
-        .expect("run preflight lint")
-}
-
-fn utf8(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    cli::run(
+        Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .arg("lint")
+            .arg("--config")
+            .arg(config),
+    )
 }
 
 /// 1-based line and column where `needle` first occurs; it must occur once.
@@ -265,13 +238,13 @@ fn refusals() -> Vec<Row> {
 
 #[test]
 fn each_refusal_names_the_file_line_key_and_fix() {
-    let dir = TempDir::new("refusals");
+    let dir = TempDir::new("lint-refusals");
     let mut failures = Vec::new();
     let rows = refusals();
     for row in &rows {
         let file = dir.write(&format!("{}.toml", row.name), &row.text);
         let out = lint(&file);
-        let (stdout, stderr) = (utf8(&out.stdout), utf8(&out.stderr));
+        let (stdout, stderr) = (cli::stdout(&out), cli::stderr(&out));
         let (line, col) = line_col_of(&row.text, &row.at);
         let location = format!("{}:{line}:{col}:", file.display());
         let mut wrong = Vec::new();
@@ -317,13 +290,13 @@ fn each_refusal_names_the_file_line_key_and_fix() {
 
 #[test]
 fn every_problem_of_a_file_is_reported_at_once() {
-    let dir = TempDir::new("several");
+    let dir = TempDir::new("lint-several");
     let text = cors(
         "allow_origins = [\"null\"]\nallow_headers = [\"cookie\"]\nexpose_headers = [\"set-cookie\"]",
     );
     let file = dir.write("several.toml", &text);
     let out = lint(&file);
-    let stderr = stderr_of(&out);
+    let stderr = cli::stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     for (needle, key) in [
         ("\"null\"", "cors.allow_origins[0]"),
@@ -340,15 +313,11 @@ fn every_problem_of_a_file_is_reported_at_once() {
     assert!(stderr.contains("refused (3 error(s)"), "{stderr}");
 }
 
-fn stderr_of(out: &Output) -> String {
-    utf8(&out.stderr)
-}
-
 #[test]
 fn a_good_file_is_ok() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/explain.toml");
     let out = lint(&file);
-    let (stdout, stderr) = (utf8(&out.stdout), utf8(&out.stderr));
+    let (stdout, stderr) = (cli::stdout(&out), cli::stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert_eq!(
         stdout.trim(),
@@ -364,7 +333,7 @@ fn max_age_over_chromiums_cap_is_a_warning() {
     let text = cors("allow_origins = [\"https://app.example.com\"]\nmax_age = 7201");
     let file = dir.write("preflight.toml", &text);
     let out = lint(&file);
-    let (stdout, stderr) = (utf8(&out.stdout), utf8(&out.stderr));
+    let (stdout, stderr) = (cli::stdout(&out), cli::stderr(&out));
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
     assert!(
         stdout.contains(&format!(
@@ -391,23 +360,23 @@ fn max_age_over_chromiums_cap_is_a_warning() {
     // At the cap exactly: nothing to say.
     let file = dir.write(
         "capped.toml",
-        &cors("allow_origins = [\"https://app.example.com\"]\nmax_age = 7200"),
+        cors("allow_origins = [\"https://app.example.com\"]\nmax_age = 7200"),
     );
     let out = lint(&file);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", cli::stderr(&out));
     assert!(
-        utf8(&out.stdout).contains("ok (1 route(s), 0 warning(s))"),
+        cli::stdout(&out).contains("ok (1 route(s), 0 warning(s))"),
         "{}",
-        utf8(&out.stdout)
+        cli::stdout(&out)
     );
 }
 
 #[test]
 fn a_missing_file_is_an_error() {
     let dir = TempDir::new("missing");
-    let file = dir.0.join("nope.toml");
+    let file = dir.join("nope.toml");
     let out = lint(&file);
-    let stderr = stderr_of(&out);
+    let stderr = cli::stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("cannot read {}", file.display())),

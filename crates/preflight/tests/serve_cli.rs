@@ -1,18 +1,20 @@
 //! `preflight serve` as a user runs it: the real binary in front of a small
-//! upstream (a std `TcpListener` answering HTTP/1.1), spoken to over plain
-//! TCP. Preflights answered at the edge, CORS headers on proxied answers,
+//! upstream (the test kit's server), spoken to over plain TCP (the kit's raw
+//! client). Preflights answered at the edge, CORS headers on proxied answers,
 //! SIGHUP reloads (good and bad), SIGTERM with a request in flight.
 //!
 //! Every spawned gateway is killed (by its own pid) when its guard drops.
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, ExitStatus};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use preflight_test_kit::cli::{self, Child, TempDir};
+use preflight_test_kit::raw::{request, Response};
+use preflight_test_kit::{Received, Reply, Server};
 
 const APP: &str = "https://app.example.com";
 const NEW: &str = "https://new.example.com";
@@ -21,190 +23,52 @@ const NEW: &str = "https://new.example.com";
 const DEADLINE: Duration = Duration::from_secs(15);
 
 /// Call `f` until it returns `Some`, or fail after [`DEADLINE`].
-fn poll<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-// ---------------------------------------------------------------------------
-// A directory for the configuration file, removed on drop.
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir =
-            std::env::temp_dir().join(format!("preflight-serve-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the temporary directory");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn poll<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    cli::poll(what, DEADLINE, f)
 }
 
 // ---------------------------------------------------------------------------
 // The upstream: answers every request with `Access-Control-Allow-Origin: *`
 // of its own (which the gateway must replace); `/api/slow` answers after 1 s.
 
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
-}
-
 struct Upstream {
     addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
+    server: Server,
 }
 
 impl Upstream {
     fn start() -> Upstream {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
-        let addr = listener.local_addr().expect("upstream address");
-        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let log = seen.clone();
-        // The thread ends with the test process.
-        thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let log = log.clone();
-                thread::spawn(move || answer(stream, &log));
-            }
-        });
-        Upstream { addr, seen }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-fn answer(stream: TcpStream, log: &Mutex<Vec<Seen>>) {
-    let _ = stream.set_read_timeout(Some(DEADLINE));
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    let mut parts = request_line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let path = parts.next().unwrap_or_default().to_string();
-    let mut content_length = 0usize;
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) if line.trim().is_empty() => break,
-            Ok(_) => {
-                if let Some((k, v)) = line.split_once(':') {
-                    if k.trim().eq_ignore_ascii_case("content-length") {
-                        content_length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-            }
+        let server = Server::start(|req| {
+            let (body, delay) = if req.path.starts_with("/api/slow") {
+                ("slow done", Duration::from_secs(1))
+            } else {
+                ("hello from upstream", Duration::ZERO)
+            };
+            Reply::ok(body)
+                .header("content-type", "text/plain")
+                .header("access-control-allow-origin", "*")
+                .header("vary", "Accept-Encoding")
+                .header("x-request-id", "42")
+                .header("connection", "close")
+                .after(delay)
+        })
+        .expect("the upstream starts");
+        Upstream {
+            addr: server.addr(),
+            server,
         }
     }
-    let mut body = vec![0; content_length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
-    if let Ok(mut l) = log.lock() {
-        l.push(Seen {
-            method,
-            path: path.clone(),
-        });
-    }
-    let body = if path.starts_with("/api/slow") {
-        thread::sleep(Duration::from_secs(1));
-        "slow done"
-    } else {
-        "hello from upstream"
-    };
-    let response = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\naccess-control-allow-origin: *\r\nvary: Accept-Encoding\r\nx-request-id: 42\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let mut stream = stream;
-    let _ = stream.write_all(response.as_bytes());
-}
 
-// ---------------------------------------------------------------------------
-// A client: one request per connection.
-
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Response {
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.all(name).first().copied()
-    }
-    /// True when no `Access-Control-*` header is present.
-    fn has_no_cors_headers(&self) -> bool {
-        !self
-            .headers
-            .iter()
-            .any(|(k, _)| k.to_ascii_lowercase().starts_with("access-control-"))
+    fn seen(&self) -> Vec<Received> {
+        self.server.received()
     }
 }
 
-fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(DEADLINE))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    stream.write_all(req.as_bytes())?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response");
-    let (head, body) = raw.split_once("\r\n\r\n").ok_or_else(bad)?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    Ok(Response {
-        status,
-        headers,
-        body: body.to_string(),
-    })
+/// True when no `Access-Control-*` header is present.
+fn has_no_cors_headers(r: &Response) -> bool {
+    !r.headers
+        .iter()
+        .any(|(k, _)| k.to_ascii_lowercase().starts_with("access-control-"))
 }
 
 fn preflight(addr: SocketAddr, origin: &str) -> Response {
@@ -226,10 +90,8 @@ fn preflight(addr: SocketAddr, origin: &str) -> Response {
 
 /// Two free ports: bound at once (so they differ), then released.
 fn free_ports() -> (u16, u16) {
-    let a = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let b = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let port = |l: &TcpListener| l.local_addr().expect("address").port();
-    (port(&a), port(&b))
+    let ports = cli::free_ports(2);
+    (ports[0], ports[1])
 }
 
 fn config_text(listen: u16, admin: u16, upstream: SocketAddr, origins: &[&str]) -> String {
@@ -265,7 +127,6 @@ struct Gateway {
     child: Child,
     listen: SocketAddr,
     admin: SocketAddr,
-    log: PathBuf,
     /// The file the gateway was started with.
     config: PathBuf,
     _dir: TempDir,
@@ -277,39 +138,33 @@ impl Gateway {
     /// seen by the gateway's file watcher (it watches the symlink's
     /// directory), so only SIGHUP can reload it.
     fn start(name: &str, upstream: &Upstream, origins: &[&str], behind_symlink: bool) -> Gateway {
-        let dir = TempDir::new(name);
+        let dir = TempDir::new(&format!("serve-cli-{name}"));
         let (listen, admin) = free_ports();
         let text = config_text(listen, admin, upstream.addr, origins);
         let config = if behind_symlink {
-            let real_dir = dir.0.join("real");
+            let real_dir = dir.join("real");
             std::fs::create_dir_all(&real_dir).expect("create the config directory");
             let real = real_dir.join("preflight.toml");
             std::fs::write(&real, &text).expect("write the config");
-            let link = dir.0.join("preflight.toml");
+            let link = dir.join("preflight.toml");
             std::os::unix::fs::symlink(&real, &link).expect("symlink the config");
             link
         } else {
-            let file = dir.0.join("preflight.toml");
+            let file = dir.join("preflight.toml");
             std::fs::write(&file, &text).expect("write the config");
             file
         };
-        let log = dir.0.join("serve.log");
-        let log_file = std::fs::File::create(&log).expect("create the log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_preflight"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn preflight serve");
+        let child = Child::spawn(
+            Command::new(env!("CARGO_BIN_EXE_preflight"))
+                .arg("serve")
+                .arg("--config")
+                .arg(&config)
+                .env("RUST_LOG", "info"),
+        );
         let mut gateway = Gateway {
             child,
             listen: SocketAddr::from(([127, 0, 0, 1], listen)),
             admin: SocketAddr::from(([127, 0, 0, 1], admin)),
-            log,
             config: std::fs::canonicalize(&config).expect("the config file"),
             _dir: dir,
         };
@@ -321,25 +176,19 @@ impl Gateway {
         let admin = self.admin;
         let listen = self.listen;
         poll("the gateway to listen", || {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("preflight serve exited with {status}:\n{}", self.log());
-            }
+            self.child.assert_running();
             let ready = request(admin, "GET", "/readyz", &[]).is_ok_and(|r| r.status == 200);
             (ready && TcpStream::connect(listen).is_ok()).then_some(())
         });
     }
 
+    /// What it printed so far (its log goes to stderr).
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        self.child.output()
     }
 
     fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -{name} failed");
+        self.child.signal(name);
     }
 
     /// Rewrite the file the gateway reads (through the symlink, if any).
@@ -364,27 +213,7 @@ impl Gateway {
     }
 
     fn wait_exit(&mut self, within: Duration) -> ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for the gateway") {
-                return status;
-            }
-            assert!(
-                start.elapsed() < within,
-                "preflight serve still runs after {within:?}:\n{}",
-                self.log()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.child.wait_exit(within)
     }
 }
 
@@ -420,7 +249,7 @@ fn a_preflight_is_answered_at_the_edge() {
     // Refused: 403 and no CORS headers.
     let r = preflight(gw.listen, "https://evil.example.net");
     assert_eq!(r.status, 403, "{r:?}");
-    assert!(r.has_no_cors_headers(), "{r:?}");
+    assert!(has_no_cors_headers(&r), "{r:?}");
 
     // Neither reached the upstream (its answer would have come first).
     assert!(upstream.seen().is_empty(), "{:?}", upstream.seen());
@@ -476,7 +305,7 @@ fn an_actual_request_is_proxied_with_cors_headers_in_place_of_the_upstreams() {
     )
     .expect("GET");
     assert_eq!(r.status, 200, "{r:?}");
-    assert!(r.has_no_cors_headers(), "{r:?}");
+    assert!(has_no_cors_headers(&r), "{r:?}");
 
     let seen = upstream.seen();
     let paths: Vec<(&str, &str)> = seen
@@ -512,11 +341,7 @@ fn sighup_reloads_the_configuration() {
     assert_eq!(preflight(gw.listen, APP).status, 204);
     assert_eq!(gw.reloads("ok"), 1, "{}", gw.metrics());
     assert_eq!(gw.reloads("failed"), 0, "{}", gw.metrics());
-    assert!(
-        gw.child.try_wait().expect("try_wait").is_none(),
-        "{}",
-        gw.log()
-    );
+    assert!(gw.child.is_running(), "{}", gw.log());
 }
 
 #[test]
@@ -539,11 +364,7 @@ fn a_bad_reload_keeps_the_running_configuration() {
     assert_eq!(r.status, 204, "{r:?}");
     assert_eq!(r.all("access-control-allow-origin"), [APP], "{r:?}");
     assert_eq!(preflight(gw.listen, "https://evil.example.net").status, 403);
-    assert!(
-        gw.child.try_wait().expect("try_wait").is_none(),
-        "{}",
-        gw.log()
-    );
+    assert!(gw.child.is_running(), "{}", gw.log());
     let log = gw.log();
     assert!(log.contains("reload refused"), "{log}");
     assert!(log.contains("allow_origins"), "{log}");
@@ -586,15 +407,14 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
 
 #[test]
 fn a_missing_config_file_is_refused() {
-    let dir = TempDir::new("missing");
-    let missing = dir.0.join("missing.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&missing)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run preflight serve");
+    let dir = TempDir::new("serve-cli-missing");
+    let missing = dir.join("missing.toml");
+    let out = cli::run(
+        Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&missing),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert_eq!(out.status.code(), Some(1), "{stderr}");

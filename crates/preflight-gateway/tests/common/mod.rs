@@ -1,32 +1,31 @@
-//! Test helpers: an upstream on 127.0.0.1:0 that says what it received, a
-//! gateway started from configuration text, and a client.
+//! Test helpers: an upstream (the test kit's server) that says what it
+//! received, a gateway started from configuration text, and a client.
 #![allow(dead_code)]
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::service::service_fn;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use preflight_gateway::body::{boxed, GatewayBody};
 use preflight_gateway::{Config, Gateway, RunningGateway};
-use tokio::net::TcpListener;
+pub use preflight_test_kit::cli::TempDir;
+use preflight_test_kit::server::{self, Server};
 use tokio::sync::Notify;
 
-/// What the upstream saw.
+/// What the upstream's handlers share with the test: what it holds back
+/// until told, and what it counted.
 #[derive(Default)]
-pub struct Seen {
-    pub hits: AtomicUsize,
-    pub last: Mutex<Option<(String, String, HeaderMap)>>,
+pub struct Held {
     /// Bytes of the last request body, counted while streaming.
     pub body_bytes: AtomicUsize,
     /// Released by the test to let `/stream` finish.
@@ -35,36 +34,53 @@ pub struct Seen {
     pub first_chunk: Notify,
 }
 
+/// The test upstream: the kit's server with the handlers below.
 pub struct Upstream {
     pub addr: SocketAddr,
-    pub seen: Arc<Seen>,
+    pub held: Arc<Held>,
+    server: Server,
+}
+
+impl Upstream {
+    /// How many requests reached the upstream.
+    pub fn hits(&self) -> usize {
+        self.server.hits()
+    }
+
+    /// The headers of the last request that reached the upstream.
+    pub fn last_headers(&self) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in self.server.last().map(|r| r.headers).unwrap_or_default() {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                map.append(n, v);
+            }
+        }
+        map
+    }
 }
 
 type Body = GatewayBody;
 
-fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(boxed(Full::new(body.into())));
+fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<server::Body> {
+    let mut r = Response::new(server::full(body));
     *r.status_mut() = status;
     r
 }
 
-async fn upstream_handle(
-    seen: Arc<Seen>,
-    mut req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
-    seen.hits.fetch_add(1, Ordering::SeqCst);
+async fn upstream_handle(seen: Arc<Held>, mut req: Request<Incoming>) -> Response<server::Body> {
     let path = req.uri().path().to_string();
     let pq = req
         .uri()
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
-    *seen.last.lock().unwrap() =
-        Some((req.method().to_string(), pq.clone(), req.headers().clone()));
     match path.as_str() {
         "/slow" | "/api/slow" => {
             tokio::time::sleep(Duration::from_millis(800)).await;
-            Ok(respond(StatusCode::OK, "slow"))
+            respond(StatusCode::OK, "slow")
         }
         "/cors" | "/api/cors" => {
             let mut r = respond(StatusCode::OK, "own cors");
@@ -74,7 +90,7 @@ async fn upstream_handle(
                 .insert("access-control-allow-credentials", "true".parse().unwrap());
             r.headers_mut()
                 .insert("vary", "Accept-Encoding".parse().unwrap());
-            Ok(r)
+            r
         }
         "/hop" | "/api/hop" => {
             let mut r = respond(StatusCode::OK, "hop");
@@ -85,7 +101,7 @@ async fn upstream_handle(
                 .insert("keep-alive", "timeout=5".parse().unwrap());
             r.headers_mut()
                 .insert("proxy-authenticate", "Basic".parse().unwrap());
-            Ok(r)
+            r
         }
         "/stream" | "/api/stream" => {
             // First chunk now; the rest (50 MB) only once the test has seen it.
@@ -104,7 +120,7 @@ async fn upstream_handle(
             let stream = futures_util::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|f| (f, rx))
             });
-            Ok(Response::new(boxed(StreamBody::new(stream))))
+            Response::new(StreamBody::new(stream).boxed())
         }
         "/upload" | "/api/upload" => {
             let mut body = req.into_body();
@@ -121,11 +137,11 @@ async fn upstream_handle(
                             }
                         }
                     }
-                    Err(_) => return Ok(respond(StatusCode::BAD_REQUEST, "broken body")),
+                    Err(_) => return respond(StatusCode::BAD_REQUEST, "broken body"),
                 }
             }
             seen.body_bytes.store(total, Ordering::SeqCst);
-            Ok(respond(StatusCode::OK, total.to_string()))
+            respond(StatusCode::OK, total.to_string())
         }
         "/ws" | "/api/ws" => {
             let on_upgrade = hyper::upgrade::on(&mut req);
@@ -136,53 +152,29 @@ async fn upstream_handle(
                     let _ = tokio::io::copy(&mut r, &mut w).await;
                 }
             });
-            let mut r = Response::new(boxed(Empty::<Bytes>::new()));
+            let mut r = Response::new(server::empty());
             *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
             r.headers_mut()
                 .insert("connection", "upgrade".parse().unwrap());
             r.headers_mut()
                 .insert("upgrade", "websocket".parse().unwrap());
-            Ok(r)
+            r
         }
-        _ => Ok(respond(StatusCode::OK, format!("{} {}", req.method(), pq))),
+        _ => respond(StatusCode::OK, format!("{} {}", req.method(), pq)),
     }
 }
 
 /// Start the test upstream (HTTP/1.1 with upgrades).
 pub async fn upstream() -> Upstream {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let seen = Arc::new(Seen::default());
+    let seen = Arc::new(Held::default());
     let s = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let s = s.clone();
-            tokio::spawn(async move {
-                let svc = service_fn(move |req| upstream_handle(s.clone(), req));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    });
-    Upstream { addr, seen }
-}
-
-/// A directory of its own under the system temp dir.
-pub fn temp_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "preflight-gw-{}-{}-{}",
-        std::process::id(),
-        name,
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    let server = Server::streaming(move |req| upstream_handle(s.clone(), req))
+        .expect("the test upstream starts");
+    Upstream {
+        addr: server.addr(),
+        held: seen,
+        server,
+    }
 }
 
 /// The standard test configuration, `UP` replaced by the upstream.
