@@ -11,6 +11,8 @@
 use http::HeaderValue;
 use thiserror::Error;
 
+use crate::fetch::is_tchar;
+
 /// The most bytes of `Access-Control-Request-Headers`, all lines together.
 pub const MAX_REQUEST_HEADERS_BYTES: usize = 4096;
 /// The most header names one preflight may ask for.
@@ -171,45 +173,6 @@ fn trim(mut s: &[u8]) -> &[u8] {
         s = rest;
     }
     s
-}
-
-/// RFC 9110 `tchar`: the bytes of a header name.
-pub fn is_tchar(b: u8) -> bool {
-    TCHAR[usize::from(b)]
-}
-
-/// [`is_tchar`] as a table: one load a byte on the preflight path.
-const TCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        b += 1;
-    }
-    table
-};
-
-/// True when `s` is a valid header name (`token`).
-pub fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_tchar)
 }
 
 #[cfg(test)]

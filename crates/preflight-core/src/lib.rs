@@ -10,6 +10,7 @@
 
 pub mod browser;
 pub mod decision;
+mod fetch;
 pub mod header_list;
 pub mod matcher;
 pub mod methods;

@@ -191,7 +191,7 @@ impl Gateway {
             route,
             route_index,
             outcomes,
-            report: Report::from_driven(&driven),
+            report: Report::from_trace(&driven),
             config_fix: None,
         };
         // A path no route matches gets the gateway's own 404, which a browser

@@ -5,7 +5,8 @@ use url::Url;
 
 use super::check::cors_check_blocked;
 use super::error::{Blocked, CorsError, NetError, Stage};
-use super::request::{build_plan, ser_url, Hop, RedirectMode, RequestMode, RequestPlan, Tainting};
+use super::plan::{build_plan, Hop, RequestPlan};
+use super::request::{ser_url, RedirectMode, RequestMode, Tainting};
 use crate::origin::Origin;
 
 /// R30: the most redirects a fetch follows.
