@@ -154,6 +154,20 @@ pub(crate) fn is_tab_or_space(b: u8) -> bool {
     matches!(b, b'\t' | b' ')
 }
 
+/// Normalize a header value (Fetch, "normalize"): strip leading and trailing
+/// HTTP whitespace.
+pub(crate) fn normalize_header_value(value: &str) -> String {
+    value
+        .trim_matches(|c| matches!(c, '\n' | '\r' | '\t' | ' '))
+        .to_string()
+}
+
+/// A byte a header value may hold (Fetch, "header value"): anything but NUL
+/// and the HTTP newline bytes.
+pub(crate) fn is_header_value_byte(b: u8) -> bool {
+    !matches!(b, 0 | b'\n' | b'\r')
+}
+
 /// Remove leading and trailing bytes matching `pred`.
 pub(crate) fn trim_by(bytes: &[u8], pred: impl Fn(u8) -> bool) -> &[u8] {
     let start = bytes.iter().position(|&b| !pred(b)).unwrap_or(bytes.len());
@@ -287,6 +301,9 @@ mod tests {
         assert_eq!(isomorphic_decode(&[0xE9]), "é");
         assert_eq!(trim_http_whitespace(b" \t a b \r\n"), b"a b");
         assert_eq!(trim_http_whitespace(b"   "), b"");
+        assert_eq!(normalize_header_value("\r\n\t a b \t"), "a b");
+        assert!(is_header_value_byte(b'\t') && is_header_value_byte(0xFF));
+        assert!(!is_header_value_byte(0) && !is_header_value_byte(b'\r'));
     }
 
     #[test]

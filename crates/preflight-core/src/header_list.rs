@@ -11,7 +11,7 @@
 use http::HeaderValue;
 use thiserror::Error;
 
-use crate::fetch::is_tchar;
+use crate::fetch::{is_tab_or_space, is_tchar, trim_by};
 
 /// The most bytes of `Access-Control-Request-Headers`, all lines together.
 pub const MAX_REQUEST_HEADERS_BYTES: usize = 4096;
@@ -128,7 +128,7 @@ where
     for line in lines {
         only_line = Some(line);
         for item in line.as_bytes().split(|&b| b == b',') {
-            let name = trim(item);
+            let name = trim_by(item, is_tab_or_space);
             if name.len() != item.len() {
                 canonical = false;
             }
@@ -163,16 +163,6 @@ where
             None
         },
     })
-}
-
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
 }
 
 #[cfg(test)]

@@ -11,6 +11,12 @@ use thiserror::Error;
 use url::Url;
 
 /// An origin: a (scheme, host, port) tuple or the opaque origin.
+///
+/// Three ways to get one, by where the text comes from:
+/// [`Origin::parse_serialized`] for an `Origin` header or a configuration
+/// (strict: only the exact serialization), [`Origin::of_url`] for the origin of
+/// a URL already parsed, and [`Origin::of_page`] for a page named by a person
+/// (any URL of the page, or `null`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Origin {
     /// An opaque origin (sandboxed documents, `data:`, redirect-tainted requests).

@@ -6,7 +6,8 @@ use std::cmp::Ordering;
 use super::mime::parse_mime_type_bytes;
 use super::profile::Profile;
 use crate::fetch::{
-    is_token, isomorphic_decode, isomorphic_encode, split_header_value, trim_http_whitespace,
+    is_token, isomorphic_decode, isomorphic_encode, normalize_header_value, split_header_value,
+    trim_http_whitespace,
 };
 
 /// R4: a CORS-unsafe request-header byte.
@@ -276,19 +277,13 @@ pub(crate) fn get_header(headers: &[(String, String)], name: &str) -> Option<Str
     let mut values = headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| normalize_value(v));
+        .map(|(_, v)| normalize_header_value(v));
     let first = values.next()?;
     Some(values.fold(first, |mut acc, v| {
         acc.push_str(", ");
         acc.push_str(&v);
         acc
     }))
-}
-
-/// Strip leading and trailing HTTP whitespace from a header value.
-pub(crate) fn normalize_value(value: &str) -> String {
-    let trimmed = value.trim_matches(|c| matches!(c, '\n' | '\r' | '\t' | ' '));
-    trimmed.to_string()
 }
 
 /// The result of "extract header list values" on a list-valued header (R19).

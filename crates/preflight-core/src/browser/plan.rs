@@ -5,16 +5,15 @@ use serde::Serialize;
 use url::Url;
 
 use super::error::{Blocked, CorsError, NetError, Stage};
-use super::headers::{
-    cors_unsafe_request_header_names, is_no_cors_safelisted_request_header, normalize_value,
-};
+use super::headers::{cors_unsafe_request_header_names, is_no_cors_safelisted_request_header};
 use super::profile::Profile;
 use super::request::{
     ser_origin, ser_url, BrowserRequest, CredentialsMode, RedirectMode, RequestMode, Tainting,
 };
 use crate::fetch::{
-    is_cors_safelisted_method, is_forbidden_method, is_forbidden_request_header, is_token,
-    is_valid_method, isomorphic_encode, normalize_method,
+    is_cors_safelisted_method, is_forbidden_method, is_forbidden_request_header,
+    is_header_value_byte, is_token, is_valid_method, isomorphic_encode, normalize_header_value,
+    normalize_method,
 };
 use crate::origin::Origin;
 
@@ -193,14 +192,14 @@ pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Block
                 "Use a header name made of token characters.",
             ));
         }
-        let value = normalize_value(value);
+        let value = normalize_header_value(value);
         let Some(bytes) = isomorphic_encode(&value) else {
             return Err(type_error(
                 format!("The value of `{name}` has characters above U+00FF, so fetch() throws."),
                 "Encode the value (for example percent-encoding or base64) before sending it.",
             ));
         };
-        if bytes.iter().any(|b| matches!(b, 0 | b'\n' | b'\r')) {
+        if !bytes.iter().all(|&b| is_header_value_byte(b)) {
             return Err(type_error(
                 format!("The value of `{name}` contains NUL, CR or LF, so fetch() throws."),
                 "Remove control characters from the header value.",

@@ -10,6 +10,7 @@ use super::headers::{
 };
 use super::plan::RequestPlan;
 use super::profile::Profile;
+use super::redirect::is_redirect_status;
 use crate::fetch::is_cors_safelisted_method;
 
 /// Where the effective max-age came from.
@@ -106,10 +107,6 @@ pub struct PreflightOk {
     pub max_age: MaxAge,
     /// Things that pass today but deserve a change.
     pub warnings: Vec<String>,
-}
-
-fn is_redirect_status(status: u16) -> bool {
-    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 /// Evaluate the response to the preflight of `plan` (R18–R24, R26).

@@ -45,7 +45,8 @@ pub struct RedirectHop {
     pub needs_preflight: bool,
 }
 
-fn is_redirect_status(status: u16) -> bool {
+/// A redirect status (Fetch, "redirect status"): 301, 302, 303, 307 or 308.
+pub(crate) fn is_redirect_status(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
