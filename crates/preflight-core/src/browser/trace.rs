@@ -95,13 +95,6 @@ pub struct Exchange {
     pub note: Option<ExchangeNote>,
 }
 
-impl Exchange {
-    /// The response's status, when the request was sent.
-    pub fn status(&self) -> Option<u16> {
-        self.response.as_ref().map(|r| r.status)
-    }
-}
-
 /// How a fetch ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "kebab-case")]
