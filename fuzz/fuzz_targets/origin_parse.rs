@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
                 "a serialized origin is its own serialization"
             );
         }
-        if let Ok(o) = Origin::from_url_str(s) {
+        if let Ok(o) = Origin::of_page(s) {
             if o.tuple()
                 .is_some_and(|t| t.scheme() == "http" || t.scheme() == "https")
             {

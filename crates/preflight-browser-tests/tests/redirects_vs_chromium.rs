@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use preflight_browser_tests::{browser_required, chromium_path, Browser};
-use preflight_core::browser::{simulate, BrowserRequest, PreflightCache, Profile, ServerResponse};
+use preflight_core::browser::{
+    simulate, BrowserRequest, FetchOutcome, PreflightCache, Profile, ServerResponse,
+};
 use preflight_core::Origin;
 use preflight_test_kit::{Received, Server};
 use serde_json::json;
@@ -351,13 +353,11 @@ async fn redirects_and_cache_agree_with_chromium() {
                     ServerResponse { status, headers }
                 },
             );
-            simulated.push(
-                trace
-                    .outcome
-                    .clone()
-                    .map(|ok| ok.status)
-                    .map_err(|b| b.name().to_string()),
-            );
+            simulated.push(match &trace.outcome {
+                FetchOutcome::Allowed(ok) => Ok(ok.status),
+                FetchOutcome::Blocked(b) => Err(b.name().to_string()),
+                FetchOutcome::Withheld => unreachable!("simulate answers every request"),
+            });
             for e in &trace.exchanges {
                 simulated_requests.push(format!(
                     "{} {} origin={}",

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use preflight_browser_tests::{browser_required, chromium_path, Browser};
 use preflight_core::browser::{
-    simulate, BrowserRequest, CredentialsMode, ExchangeKind, PreflightCache, Profile,
+    simulate, BrowserRequest, CredentialsMode, ExchangeKind, FetchOutcome, PreflightCache, Profile,
     ServerResponse,
 };
 use preflight_core::Origin;
@@ -249,7 +249,7 @@ async fn simulator_agrees_with_chromium() {
             },
         );
         let simulated = match &trace.outcome {
-            Ok(ok) => {
+            FetchOutcome::Allowed(ok) => {
                 let mut exposed: Vec<String> = ok
                     .exposed_headers
                     .iter()
@@ -259,7 +259,8 @@ async fn simulator_agrees_with_chromium() {
                 exposed.dedup();
                 Ok((ok.status, exposed))
             }
-            Err(blocked) => Err(blocked.name().to_string()),
+            FetchOutcome::Blocked(blocked) => Err(blocked.name().to_string()),
+            FetchOutcome::Withheld => unreachable!("simulate answers every request"),
         };
         // Compare exposed names only among the headers the case set (hyper
         // adds date and content-length of its own).

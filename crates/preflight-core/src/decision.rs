@@ -10,7 +10,8 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
-use crate::header_list::{self, is_tchar, HeaderListError, RequestedHeaders};
+use crate::fetch::is_tchar;
+use crate::header_list::{self, HeaderListError, RequestedHeaders};
 use crate::matcher::OriginMatch;
 use crate::methods::MethodSet;
 use crate::policy::{OnDisallowedOrigin, Policy};

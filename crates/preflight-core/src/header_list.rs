@@ -11,6 +11,8 @@
 use http::HeaderValue;
 use thiserror::Error;
 
+use crate::fetch::{is_tab_or_space, is_tchar, trim_by};
+
 /// The most bytes of `Access-Control-Request-Headers`, all lines together.
 pub const MAX_REQUEST_HEADERS_BYTES: usize = 4096;
 /// The most header names one preflight may ask for.
@@ -126,7 +128,7 @@ where
     for line in lines {
         only_line = Some(line);
         for item in line.as_bytes().split(|&b| b == b',') {
-            let name = trim(item);
+            let name = trim_by(item, is_tab_or_space);
             if name.len() != item.len() {
                 canonical = false;
             }
@@ -161,55 +163,6 @@ where
             None
         },
     })
-}
-
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
-    }
-    s
-}
-
-/// RFC 9110 `tchar`: the bytes of a header name.
-pub fn is_tchar(b: u8) -> bool {
-    TCHAR[usize::from(b)]
-}
-
-/// [`is_tchar`] as a table: one load a byte on the preflight path.
-const TCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        b += 1;
-    }
-    table
-};
-
-/// True when `s` is a valid header name (`token`).
-pub fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_tchar)
 }
 
 #[cfg(test)]

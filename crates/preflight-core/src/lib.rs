@@ -3,13 +3,16 @@
 //! Server side: a validated [`Policy`] decides what to answer to a request
 //! ([`Policy::decide`]) and [`Decision::apply`] is the one place that writes
 //! CORS response headers. Browser side: the [`browser`] module runs the Fetch
-//! algorithm a browser runs and says why it blocks a request.
+//! algorithm a browser runs and says why it blocks a request. Both halves
+//! share one vocabulary of the Fetch standard (tokens, methods, forbidden
+//! header names, header-value bytes), kept in a private module of its own.
 //!
 //! Rules cited as `R1`..`R40` are those of `shared/docs/CORS-RULES.md`.
 #![forbid(unsafe_code)]
 
 pub mod browser;
 pub mod decision;
+mod fetch;
 pub mod header_list;
 pub mod matcher;
 pub mod methods;

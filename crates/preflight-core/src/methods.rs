@@ -4,7 +4,7 @@
 use http::{HeaderValue, Method};
 use thiserror::Error;
 
-use crate::header_list::is_token;
+use crate::fetch::{is_forbidden_method, is_token};
 
 /// Why a configured method is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -31,13 +31,6 @@ pub struct MethodSet {
     header: HeaderValue,
 }
 
-/// R2: `CONNECT`, `TRACE` and `TRACK`, in any case.
-pub fn is_forbidden_method(name: &str) -> bool {
-    ["CONNECT", "TRACE", "TRACK"]
-        .iter()
-        .any(|f| f.eq_ignore_ascii_case(name))
-}
-
 impl MethodSet {
     /// Validate configured method names: tokens, not forbidden, duplicates
     /// dropped, order kept.
@@ -51,7 +44,7 @@ impl MethodSet {
                     error: MethodError::Forbidden(name.to_string()),
                 });
             }
-            if !is_token(name) {
+            if !is_token(name.as_bytes()) {
                 return Err(MethodListError {
                     index: i,
                     error: MethodError::Invalid(name.to_string()),

@@ -11,6 +11,12 @@ use thiserror::Error;
 use url::Url;
 
 /// An origin: a (scheme, host, port) tuple or the opaque origin.
+///
+/// Three ways to get one, by where the text comes from:
+/// [`Origin::parse_serialized`] for an `Origin` header or a configuration
+/// (strict: only the exact serialization), [`Origin::of_url`] for the origin of
+/// a URL already parsed, and [`Origin::of_page`] for a page named by a person
+/// (any URL of the page, or `null`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Origin {
     /// An opaque origin (sandboxed documents, `data:`, redirect-tainted requests).
@@ -78,8 +84,8 @@ pub fn default_port(scheme: &str) -> Option<u16> {
 }
 
 impl Origin {
-    /// The origin of a URL (`new URL(s).origin` in a browser): lenient, any URL is
-    /// accepted and reduced to its origin.
+    /// The origin of a URL (`new URL(s).origin` in a browser): any URL is
+    /// reduced to its origin; one without a tuple origin (`data:`) is opaque.
     pub fn of_url(url: &Url) -> Origin {
         match url.origin() {
             url::Origin::Opaque(_) => Origin::Opaque,
@@ -105,21 +111,24 @@ impl Origin {
         }
     }
 
-    /// Parse any URL and take its origin, as a browser does for a page's URL.
-    pub fn from_url_str(s: &str) -> Result<Origin, OriginError> {
-        let url = Url::parse(s).map_err(|e| OriginError::NotAUrl(format!("{s}: {e}")))?;
-        Ok(Origin::of_url(&url))
-    }
-
-    /// The origin of the page a user names: `null` for a page with an opaque
-    /// origin (a sandboxed iframe, a data: URL), otherwise the origin of the
-    /// URL, as [`Origin::from_url_str`].
+    /// The origin of the page a user names (`--origin`, a dashboard field):
+    /// `null` for a page with an opaque origin (a sandboxed iframe), otherwise
+    /// any URL, reduced to its origin as [`Origin::of_url`] does. Lenient, as a
+    /// browser is with a page's URL; for the strict form a configuration holds,
+    /// see [`Origin::parse_serialized`].
+    ///
+    /// ```
+    /// use preflight_core::Origin;
+    /// assert_eq!(Origin::of_page("HTTPS://App.Example/x?y").unwrap().serialize(), "https://app.example");
+    /// assert!(Origin::of_page("null").unwrap().is_opaque());
+    /// assert!(Origin::of_page("app.example").is_err());
+    /// ```
     pub fn of_page(s: &str) -> Result<Origin, OriginError> {
         if s == "null" {
-            Ok(Origin::Opaque)
-        } else {
-            Origin::from_url_str(s)
+            return Ok(Origin::Opaque);
         }
+        let url = Url::parse(s).map_err(|e| OriginError::NotAUrl(format!("{s}: {e}")))?;
+        Ok(Origin::of_url(&url))
     }
 
     /// Parse a string that must already be a serialized origin, exactly as a
@@ -228,11 +237,7 @@ mod tests {
             ("data:text/plain,hi", "null"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                Origin::from_url_str(input).unwrap().serialize(),
-                want,
-                "{input}"
-            );
+            assert_eq!(Origin::of_page(input).unwrap().serialize(), want, "{input}");
         }
     }
 

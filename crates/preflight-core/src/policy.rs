@@ -11,7 +11,7 @@ use http::{HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::header_list::is_token;
+use crate::fetch::{is_forbidden_request_header_name, is_token};
 use crate::matcher::{FastHash, OriginMatcher};
 use crate::methods::{MethodError, MethodSet};
 use crate::pattern::{OriginPattern, PatternError};
@@ -289,7 +289,7 @@ impl Policy {
                 allow_headers.any = true;
                 continue;
             }
-            if !is_token(name) {
+            if !is_token(name.as_bytes()) {
                 errors.push(PolicyError::new(
                     "allow_headers",
                     Some(i),
@@ -299,7 +299,7 @@ impl Policy {
                 continue;
             }
             // R6: a script can never send these, so listing them does nothing.
-            if crate::browser::is_forbidden_request_header_name(name) {
+            if is_forbidden_request_header_name(name) {
                 errors.push(PolicyError::new(
                     "allow_headers",
                     Some(i),
@@ -333,7 +333,7 @@ impl Policy {
                 }
                 continue;
             }
-            if !is_token(name) {
+            if !is_token(name.as_bytes()) {
                 errors.push(PolicyError::new(
                     "expose_headers",
                     Some(i),

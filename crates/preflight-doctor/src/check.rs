@@ -111,7 +111,7 @@ pub async fn check(args: &CheckArgs) -> Result<Report, String> {
         }
     })
     .await?;
-    let mut report = Report::from_driven(&driven);
+    let mut report = Report::from_trace(&driven);
     if let Some(plan) = &driven.plan {
         report.context.push(format!(
             "preflight check: {} {} from {} (credentials: {}, profile: {})",

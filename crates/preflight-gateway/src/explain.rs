@@ -172,7 +172,7 @@ pub(crate) async fn explain(
         route,
         route_index,
         outcomes,
-        report: Report::from_driven(&driven),
+        report: Report::from_trace(&driven),
         config_fix: None,
     };
     // A path no route matches gets the gateway's own 404, which a browser

@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::check::{basic_exposed_headers, cors_check_blocked, cors_exposed_headers};
 use super::error::{Blocked, Stage};
 use super::headers::get_header;
-use super::request::{RequestPlan, Tainting};
+use super::plan::RequestPlan;
+use super::request::Tainting;
 
 /// The type of the response script sees (`Response.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -31,6 +32,20 @@ pub struct ActualOk {
     pub hidden_headers: Vec<String>,
     /// Advice that does not change the verdict (R37, R38).
     pub notes: Vec<String>,
+}
+
+impl ActualOk {
+    /// R36: redirect mode `manual` and the response is a redirect: the page
+    /// gets an `opaqueredirect` response (status 0, no headers).
+    pub(crate) fn opaque_redirect() -> ActualOk {
+        ActualOk {
+            response_type: ResponseType::OpaqueRedirect,
+            status: 0,
+            exposed_headers: Vec::new(),
+            hidden_headers: Vec::new(),
+            notes: vec!["redirect mode `manual`: the page gets an opaque-redirect response".into()],
+        }
+    }
 }
 
 /// Check the final response to the actual request of `plan` (not a redirect to

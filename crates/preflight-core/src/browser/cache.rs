@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::method::is_cors_safelisted_method;
+use super::plan::RequestPlan;
 use super::preflight::PreflightOk;
 use super::profile::Profile;
-use super::request::RequestPlan;
+use crate::fetch::is_cors_safelisted_method;
 
 /// What one cache entry allows: a method or a header name (either may be `*`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -141,25 +141,15 @@ pub(crate) fn cors_check_blocked(
 
 /// Which response headers script can read, and which it cannot.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Exposure {
+pub(crate) struct Exposure {
     /// Lower-case names script can read, sorted.
-    pub exposed: Vec<String>,
+    pub(crate) exposed: Vec<String>,
     /// Lower-case names the browser hides, sorted.
-    pub hidden: Vec<String>,
+    pub(crate) hidden: Vec<String>,
 }
 
 /// R9/R27/R7: the headers of a CORS response that script can read.
-///
-/// ```
-/// use preflight_core::browser::cors_exposed_headers;
-/// let h: Vec<(String, String)> = [("Content-Type", "text/plain"), ("X-Id", "1"), ("Set-Cookie", "a=1"),
-///     ("Access-Control-Expose-Headers", "set-cookie, *")]
-///     .iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-/// let e = cors_exposed_headers(&h, false);
-/// assert!(e.exposed.contains(&"x-id".to_string()));
-/// assert!(e.hidden.contains(&"set-cookie".to_string()));
-/// ```
-pub fn cors_exposed_headers(headers: &[(String, String)], include: bool) -> Exposure {
+pub(crate) fn cors_exposed_headers(headers: &[(String, String)], include: bool) -> Exposure {
     let listed = match extract_header_list(headers, "access-control-expose-headers") {
         HeaderList::Values(v) => v,
         // R27: a list that fails to parse exposes nothing extra.
@@ -179,7 +169,7 @@ pub fn cors_exposed_headers(headers: &[(String, String)], include: bool) -> Expo
 
 /// The headers of a same-origin (basic) response that script can read: all but
 /// `Set-Cookie` and `Set-Cookie2` (R7).
-pub fn basic_exposed_headers(headers: &[(String, String)]) -> Exposure {
+pub(crate) fn basic_exposed_headers(headers: &[(String, String)]) -> Exposure {
     split_names(headers, |name| !is_forbidden_response_header_name(name))
 }
 
@@ -259,5 +249,75 @@ mod tests {
             Some(CorsError::PreflightMissingAllowOriginHeader)
         );
         assert!(err.fix.contains("https://a.example"));
+    }
+
+    #[test]
+    fn exposed_headers_example() {
+        use crate::browser::check::cors_exposed_headers;
+        let h: Vec<(String, String)> = [
+            ("Content-Type", "text/plain"),
+            ("X-Id", "1"),
+            ("Set-Cookie", "a=1"),
+            ("Access-Control-Expose-Headers", "set-cookie, *"),
+        ]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+        let e = cors_exposed_headers(&h, false);
+        assert!(e.exposed.contains(&"x-id".to_string()));
+        assert!(e.hidden.contains(&"set-cookie".to_string()));
+    }
+
+    fn h(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn r07_set_cookie_is_never_exposed() {
+        assert!(is_forbidden_response_header_name("SET-COOKIE2"));
+        for include in [false, true] {
+            let headers = h(&[
+                ("Set-Cookie", "a=1"),
+                ("Set-Cookie2", "b=1"),
+                (
+                    "Access-Control-Expose-Headers",
+                    "Set-Cookie, Set-Cookie2, *",
+                ),
+            ]);
+            let e = cors_exposed_headers(&headers, include);
+            for name in ["set-cookie", "set-cookie2"] {
+                assert!(!e.exposed.contains(&name.to_string()), "{e:?}");
+                assert!(e.hidden.contains(&name.to_string()), "{e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn r27_expose_headers() {
+        let headers = h(&[
+            ("X-A", "1"),
+            ("X-B", "1"),
+            ("*", "star"),
+            ("Access-Control-Expose-Headers", "*"),
+        ]);
+        let without = cors_exposed_headers(&headers, false);
+        assert!(without.exposed.contains(&"x-a".to_string()));
+        assert!(without.exposed.contains(&"x-b".to_string()));
+        let with = cors_exposed_headers(&headers, true);
+        assert_eq!(with.exposed, vec!["*"]);
+        let listed = h(&[
+            ("X-A", "1"),
+            ("X-B", "1"),
+            ("Access-Control-Expose-Headers", "x-a"),
+        ]);
+        assert_eq!(cors_exposed_headers(&listed, true).exposed, vec!["x-a"]);
+        // A list that does not parse exposes nothing extra.
+        let bad = h(&[
+            ("X-A", "1"),
+            ("Access-Control-Expose-Headers", "x-a, bad name"),
+        ]);
+        assert!(cors_exposed_headers(&bad, false).exposed.is_empty());
     }
 }

@@ -1,81 +1,24 @@
-//! One fetch, driven over a transport the caller provides: the network for
+//! The one fetch loop: plan, preflight (unless a cache covers it), actual
+//! request, redirects, final check, over a transport the caller provides.
+//! [`drive`] runs it over an asynchronous transport (the network for
 //! `preflight check`, the gateway's own layers in process for `preflight
-//! explain` and the dashboard. The decisions are the same as [`super::simulate`];
-//! only the transport is asynchronous and may decline to send a request (a
-//! `PUT` that could change data, for example).
+//! explain` and the dashboard), which may decline to send a request (a `PUT`
+//! that could change data, for example); [`simulate`](super::simulate) runs it
+//! with a preflight cache over a server given as a function.
 
 use std::future::Future;
 use std::time::Duration;
 
-use serde::Serialize;
-
-use super::actual::{check_actual, ActualOk, ResponseType};
+use super::actual::{check_actual, ActualOk};
 use super::cache::PreflightCache;
-use super::error::Blocked;
+use super::plan::plan;
 use super::preflight::evaluate_preflight;
 use super::profile::Profile;
 use super::redirect::{follow_redirect, RedirectOutcome};
-use super::request::{plan, BrowserRequest, PreflightReason, RequestPlan};
-use super::simulate::{ExchangeKind, SentRequest, ServerResponse};
-
-/// What the transport did with a request.
-#[derive(Debug, Clone)]
-pub enum Delivery {
-    /// Sent, and this came back.
-    Answered(ServerResponse),
-    /// Not sent, for this reason (shown to the user).
-    Withheld(String),
-}
-
-/// One request of a driven fetch and what became of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct DrivenExchange {
-    pub request: SentRequest,
-    /// `None` when the transport withheld the request.
-    pub response: Option<ServerResponse>,
-    /// Why the request was sent (a preflight) or withheld.
-    pub note: Option<String>,
-}
-
-/// How a driven fetch ended.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "verdict", rename_all = "kebab-case")]
-pub enum DriveOutcome {
-    /// Script can read the response.
-    Allowed(ActualOk),
-    /// Everything up to the actual request passed; the transport withheld it.
-    ActualWithheld,
-    /// The browser blocks the request.
-    Blocked(Blocked),
-}
-
-/// A driven fetch: the exchanges in order and the verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct Driven {
-    pub exchanges: Vec<DrivenExchange>,
-    pub outcome: DriveOutcome,
-    /// The plan of the first request (preflight needed, unsafe headers, ...).
-    pub plan: Option<RequestPlan>,
-}
-
-/// Why a preflight is sent, in words.
-pub fn preflight_reasons_text(plan: &RequestPlan) -> String {
-    let why: Vec<String> = plan
-        .preflight_reasons
-        .iter()
-        .map(|r| match r {
-            PreflightReason::MethodNotSafelisted { method } => {
-                format!("{method} is not GET, HEAD or POST")
-            }
-            PreflightReason::UnsafeHeaders { names } => {
-                let verb = if names.len() == 1 { "is" } else { "are" };
-                format!("{} {verb} not CORS-safelisted", names.join(", "))
-            }
-            PreflightReason::Forced => "the request forces a preflight".to_string(),
-        })
-        .collect();
-    format!("sent first because {}", why.join(", and "))
-}
+use super::request::BrowserRequest;
+use super::trace::{
+    Delivery, Exchange, ExchangeKind, ExchangeNote, FetchOutcome, FetchTrace, SentRequest,
+};
 
 /// Run `req` as a browser would, sending each request through `transport`.
 /// A transport error (connection refused, say) ends the fetch with that error.
@@ -83,50 +26,43 @@ pub async fn drive<T, Fut, E>(
     req: &BrowserRequest,
     profile: Profile,
     transport: T,
-) -> Result<Driven, E>
+) -> Result<FetchTrace, E>
 where
     T: FnMut(&SentRequest) -> Fut,
     Fut: Future<Output = Result<Delivery, E>>,
 {
-    drive_with_cache(req, profile, None, transport)
-        .await
-        .map(|(driven, _)| driven)
+    fetch(req, profile, None, transport).await
 }
 
 /// The one fetch loop, with a preflight cache when one is given (R25):
-/// [`drive`] runs it without, [`super::simulate`] with. Returns how many
-/// preflights the cache spared.
-pub(crate) async fn drive_with_cache<T, Fut, E>(
+/// [`drive`] runs it without, [`simulate`](super::simulate) with.
+pub(crate) async fn fetch<T, Fut, E>(
     req: &BrowserRequest,
     profile: Profile,
     mut cache: Option<(&mut PreflightCache, Duration)>,
     mut transport: T,
-) -> Result<(Driven, usize), E>
+) -> Result<FetchTrace, E>
 where
     T: FnMut(&SentRequest) -> Fut,
     Fut: Future<Output = Result<Delivery, E>>,
 {
-    let mut exchanges = Vec::new();
-    let mut cache_hits = 0;
+    let mut trace = FetchTrace {
+        exchanges: Vec::new(),
+        outcome: FetchOutcome::Withheld,
+        plan: None,
+        cache_hits: 0,
+    };
     let mut current = match plan(req, profile) {
         Ok(p) => p,
         Err(blocked) => {
-            let driven = Driven {
-                exchanges,
-                outcome: DriveOutcome::Blocked(blocked),
-                plan: None,
-            };
-            return Ok((driven, cache_hits));
+            trace.outcome = FetchOutcome::Blocked(blocked);
+            return Ok(trace);
         }
     };
-    let first_plan = current.clone();
-    let done = |exchanges, outcome, cache_hits| {
-        let driven = Driven {
-            exchanges,
-            outcome,
-            plan: Some(first_plan.clone()),
-        };
-        Ok((driven, cache_hits))
+    trace.plan = Some(current.clone());
+    let done = |mut trace: FetchTrace, outcome| {
+        trace.outcome = outcome;
+        Ok(trace)
     };
     loop {
         let cached = match &cache {
@@ -134,7 +70,7 @@ where
             _ => false,
         };
         if cached {
-            cache_hits += 1;
+            trace.cache_hits += 1;
         } else if current.needs_preflight {
             let sent = SentRequest {
                 kind: ExchangeKind::Preflight,
@@ -143,22 +79,23 @@ where
                 headers: current.preflight_headers.clone(),
                 credentials: false,
             };
-            let note = Some(preflight_reasons_text(&current));
             match transport(&sent).await? {
-                Delivery::Withheld(why) => {
-                    exchanges.push(DrivenExchange {
+                Delivery::Withheld(reason) => {
+                    trace.exchanges.push(Exchange {
                         request: sent,
                         response: None,
-                        note: Some(why),
+                        note: Some(ExchangeNote::Withheld { reason }),
                     });
-                    return done(exchanges, DriveOutcome::ActualWithheld, cache_hits);
+                    return done(trace, FetchOutcome::Withheld);
                 }
                 Delivery::Answered(response) => {
                     let verdict = evaluate_preflight(&current, response.status, &response.headers);
-                    exchanges.push(DrivenExchange {
+                    trace.exchanges.push(Exchange {
                         request: sent,
                         response: Some(response),
-                        note,
+                        note: Some(ExchangeNote::Preflight {
+                            reasons: current.preflight_reasons.clone(),
+                        }),
                     });
                     match verdict {
                         Ok(ok) => {
@@ -170,7 +107,7 @@ where
                             if let Some((c, _)) = &mut cache {
                                 c.clear(&current);
                             }
-                            return done(exchanges, DriveOutcome::Blocked(blocked), cache_hits);
+                            return done(trace, FetchOutcome::Blocked(blocked));
                         }
                     }
                 }
@@ -184,62 +121,60 @@ where
             credentials: current.credentials_sent,
         };
         let response = match transport(&sent).await? {
-            Delivery::Withheld(why) => {
-                exchanges.push(DrivenExchange {
+            Delivery::Withheld(reason) => {
+                trace.exchanges.push(Exchange {
                     request: sent,
                     response: None,
-                    note: Some(why),
+                    note: Some(ExchangeNote::Withheld { reason }),
                 });
-                return done(exchanges, DriveOutcome::ActualWithheld, cache_hits);
+                return done(trace, FetchOutcome::Withheld);
             }
             Delivery::Answered(response) => response,
         };
         let step = follow_redirect(&current, response.status, &response.headers);
         let outcome = match step {
             Ok(RedirectOutcome::Follow(hop)) => {
-                exchanges.push(DrivenExchange {
+                trace.exchanges.push(Exchange {
                     request: sent,
                     response: Some(response),
-                    note: Some(format!("redirects to {}", hop.location)),
+                    note: Some(ExchangeNote::Redirect {
+                        location: hop.location,
+                    }),
                 });
                 current = hop.next;
                 continue;
             }
-            Ok(RedirectOutcome::OpaqueRedirect) => DriveOutcome::Allowed(ActualOk {
-                response_type: ResponseType::OpaqueRedirect,
-                status: 0,
-                exposed_headers: Vec::new(),
-                hidden_headers: Vec::new(),
-                notes: vec![
-                    "redirect mode `manual`: the page gets an opaque-redirect response".into(),
-                ],
-            }),
+            Ok(RedirectOutcome::OpaqueRedirect) => {
+                FetchOutcome::Allowed(ActualOk::opaque_redirect())
+            }
             Ok(RedirectOutcome::NotARedirect) => {
                 match check_actual(&current, response.status, &response.headers) {
-                    Ok(ok) => DriveOutcome::Allowed(ok),
-                    Err(blocked) => DriveOutcome::Blocked(blocked),
+                    Ok(ok) => FetchOutcome::Allowed(ok),
+                    Err(blocked) => FetchOutcome::Blocked(blocked),
                 }
             }
-            Err(blocked) => DriveOutcome::Blocked(blocked),
+            Err(blocked) => FetchOutcome::Blocked(blocked),
         };
-        exchanges.push(DrivenExchange {
+        trace.exchanges.push(Exchange {
             request: sent,
             response: Some(response),
             note: None,
         });
-        if matches!(outcome, DriveOutcome::Blocked(_)) && current.needs_preflight {
+        if outcome.is_blocked() && current.needs_preflight {
             // R25: a preflighted fetch that fails forgets its cached preflights.
             if let Some((c, _)) = &mut cache {
                 c.clear(&current);
             }
         }
-        return done(exchanges, outcome, cache_hits);
+        return done(trace, outcome);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::browser::plan::PreflightReason;
+    use crate::browser::trace::ServerResponse;
     use crate::Origin;
     use std::convert::Infallible;
 
@@ -264,7 +199,7 @@ mod tests {
 
     #[test]
     fn withheld_actual_request_after_a_passing_preflight() {
-        let driven = now(drive(&put(), Profile::Chromium, |sent| {
+        let trace = now(drive(&put(), Profile::Chromium, |sent| {
             let delivery = match sent.kind {
                 ExchangeKind::Preflight => Delivery::Answered(ServerResponse::new(
                     204,
@@ -278,26 +213,36 @@ mod tests {
             async move { Ok::<_, Infallible>(delivery) }
         }))
         .unwrap();
-        assert!(matches!(driven.outcome, DriveOutcome::ActualWithheld));
-        assert_eq!(driven.exchanges.len(), 2);
-        assert!(driven.exchanges[1].response.is_none());
+        assert_eq!(trace.outcome, FetchOutcome::Withheld);
+        assert_eq!(trace.exchanges.len(), 2);
+        assert!(trace.exchanges[1].response.is_none());
         assert_eq!(
-            driven.exchanges[0].note.as_deref(),
-            Some("sent first because PUT is not GET, HEAD or POST")
+            trace.exchanges[0].note,
+            Some(ExchangeNote::Preflight {
+                reasons: vec![PreflightReason::MethodNotSafelisted {
+                    method: "PUT".into()
+                }]
+            })
+        );
+        assert_eq!(
+            trace.exchanges[1].note,
+            Some(ExchangeNote::Withheld {
+                reason: "not sent".into()
+            })
         );
     }
 
     #[test]
     fn blocked_preflight_stops_the_fetch() {
-        let driven = now(drive(&put(), Profile::Chromium, |_| async {
+        let trace = now(drive(&put(), Profile::Chromium, |_| async {
             Ok::<_, Infallible>(Delivery::Answered(ServerResponse::new(403, &[])))
         }))
         .unwrap();
-        match driven.outcome {
-            DriveOutcome::Blocked(b) => assert_eq!(b.name(), "PreflightMissingAllowOriginHeader"),
+        match trace.outcome {
+            FetchOutcome::Blocked(b) => assert_eq!(b.name(), "PreflightMissingAllowOriginHeader"),
             other => panic!("{other:?}"),
         }
-        assert_eq!(driven.exchanges.len(), 1);
+        assert_eq!(trace.exchanges.len(), 1);
     }
 
     #[test]

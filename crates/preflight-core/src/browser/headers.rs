@@ -5,12 +5,13 @@ use std::cmp::Ordering;
 
 use super::mime::parse_mime_type_bytes;
 use super::profile::Profile;
-use super::syntax::{
-    is_token, isomorphic_decode, isomorphic_encode, split_header_value, trim_http_whitespace,
+use crate::fetch::{
+    is_token, isomorphic_decode, isomorphic_encode, normalize_header_value, split_header_value,
+    trim_http_whitespace,
 };
 
 /// R4: a CORS-unsafe request-header byte.
-pub fn is_cors_unsafe_request_header_byte(b: u8) -> bool {
+pub(crate) fn is_cors_unsafe_request_header_byte(b: u8) -> bool {
     (b < 0x20 && b != b'\t')
         || matches!(
             b,
@@ -126,15 +127,8 @@ fn is_decimal_number(value: &[u8]) -> bool {
 /// "Parse a single range header value" (§"HTTP extensions"): `bytes=` start `-`
 /// end, either side optional but not both. Numbers above `u64::MAX` saturate;
 /// the start ≤ end test is exact.
-///
-/// ```
-/// use preflight_core::browser::parse_single_range;
-/// assert_eq!(parse_single_range("bytes=100-200", false), Some((Some(100), Some(200))));
-/// assert_eq!(parse_single_range("bytes=-500", false), Some((None, Some(500))));
-/// assert_eq!(parse_single_range("bytes = 1-", false), None);
-/// assert_eq!(parse_single_range("bytes = 1-", true), Some((Some(1), None)));
-/// ```
-pub fn parse_single_range(
+#[cfg(test)]
+pub(crate) fn parse_single_range(
     value: &str,
     allow_whitespace: bool,
 ) -> Option<(Option<u64>, Option<u64>)> {
@@ -200,70 +194,13 @@ fn cmp_decimal(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(&b))
 }
 
-/// R6, the part that depends on the name alone: the listed names, `proxy-*`
-/// and `sec-*`. The server side uses it to refuse such names in
-/// `allow_headers` (a script can never send them).
-pub fn is_forbidden_request_header_name(name: &str) -> bool {
-    const NAMES: [&str; 21] = [
-        "accept-charset",
-        "accept-encoding",
-        "access-control-request-headers",
-        "access-control-request-method",
-        "connection",
-        "content-length",
-        "cookie",
-        "cookie2",
-        "date",
-        "dnt",
-        "expect",
-        "host",
-        "keep-alive",
-        "origin",
-        "referer",
-        "set-cookie",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "via",
-    ];
-    let lower = name.to_ascii_lowercase();
-    NAMES.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("sec-")
-}
-
-/// R6: whether fetch() silently drops this header.
-///
-/// ```
-/// use preflight_core::browser::is_forbidden_request_header;
-/// assert!(is_forbidden_request_header("Cookie", "a=1"));
-/// assert!(is_forbidden_request_header("Sec-Fetch-Mode", "cors"));
-/// assert!(is_forbidden_request_header("X-HTTP-Method-Override", "GET, trace"));
-/// assert!(!is_forbidden_request_header("X-HTTP-Method-Override", "PATCH"));
-/// ```
-pub fn is_forbidden_request_header(name: &str, value: &str) -> bool {
-    if is_forbidden_request_header_name(name) {
-        return true;
-    }
-    let lower = name.to_ascii_lowercase();
-    if matches!(
-        lower.as_str(),
-        "x-http-method" | "x-http-method-override" | "x-method-override"
-    ) {
-        let bytes = isomorphic_encode(value).unwrap_or_default();
-        return split_header_value(&bytes)
-            .iter()
-            .any(|m| super::method::is_forbidden_method(&isomorphic_decode(m)));
-    }
-    false
-}
-
 /// R8: the CORS non-wildcard request-header names (`Authorization`).
-pub fn is_cors_non_wildcard_request_header_name(name: &str) -> bool {
+pub(crate) fn is_cors_non_wildcard_request_header_name(name: &str) -> bool {
     name.eq_ignore_ascii_case("authorization")
 }
 
 /// R10: a no-CORS-safelisted request-header (what a `no-cors` request may carry).
-pub fn is_no_cors_safelisted_request_header(name: &str, value: &str) -> bool {
+pub(crate) fn is_no_cors_safelisted_request_header(name: &str, value: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     matches!(
         lower.as_str(),
@@ -313,7 +250,7 @@ pub fn cors_unsafe_request_header_names(
 }
 
 /// R7: `Set-Cookie` and `Set-Cookie2`, never exposed to script.
-pub fn is_forbidden_response_header_name(name: &str) -> bool {
+pub(crate) fn is_forbidden_response_header_name(name: &str) -> bool {
     name.eq_ignore_ascii_case("set-cookie") || name.eq_ignore_ascii_case("set-cookie2")
 }
 
@@ -336,11 +273,11 @@ pub fn is_cors_safelisted_response_header_name(name: &str, exposed: &[String]) -
 
 /// The combined value of a header (Fetch "get"): every line with this name,
 /// each trimmed of HTTP whitespace, joined with `", "`; `None` when absent.
-pub fn get_header(headers: &[(String, String)], name: &str) -> Option<String> {
+pub(crate) fn get_header(headers: &[(String, String)], name: &str) -> Option<String> {
     let mut values = headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| normalize_value(v));
+        .map(|(_, v)| normalize_header_value(v));
     let first = values.next()?;
     Some(values.fold(first, |mut acc, v| {
         acc.push_str(", ");
@@ -349,15 +286,9 @@ pub fn get_header(headers: &[(String, String)], name: &str) -> Option<String> {
     }))
 }
 
-/// Strip leading and trailing HTTP whitespace from a header value.
-pub(crate) fn normalize_value(value: &str) -> String {
-    let trimmed = value.trim_matches(|c| matches!(c, '\n' | '\r' | '\t' | ' '));
-    trimmed.to_string()
-}
-
 /// The result of "extract header list values" on a list-valued header (R19).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HeaderList {
+pub(crate) enum HeaderList {
     /// The header is not in the response.
     Absent,
     /// The header does not parse as a list of tokens: a network error.
@@ -371,18 +302,7 @@ pub enum HeaderList {
 
 /// R19: extract the values of a `#token` list header (`Access-Control-Allow-Methods`,
 /// `-Allow-Headers`, `-Expose-Headers`). Several header lines form one list.
-///
-/// ```
-/// use preflight_core::browser::{extract_header_list, HeaderList};
-/// let h = vec![("Access-Control-Allow-Headers".to_string(), "x-a, ,X-B,".to_string())];
-/// assert_eq!(
-///     extract_header_list(&h, "access-control-allow-headers"),
-///     HeaderList::Values(vec!["x-a".into(), "X-B".into()])
-/// );
-/// let bad = vec![("Access-Control-Allow-Methods".to_string(), "Bad method".to_string())];
-/// assert!(matches!(extract_header_list(&bad, "access-control-allow-methods"), HeaderList::Invalid { .. }));
-/// ```
-pub fn extract_header_list(headers: &[(String, String)], name: &str) -> HeaderList {
+pub(crate) fn extract_header_list(headers: &[(String, String)], name: &str) -> HeaderList {
     let Some(combined) = get_header(headers, name) else {
         return HeaderList::Absent;
     };
@@ -414,6 +334,9 @@ pub fn header_pairs(map: &http::HeaderMap) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::browser::mime::parse_mime_type;
+    use crate::fetch::is_forbidden_request_header;
+    use proptest::prelude::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
@@ -489,5 +412,111 @@ mod tests {
         map.append("x-a", http::HeaderValue::from_static("2"));
         let pairs = header_pairs(&map);
         assert_eq!(get_header(&pairs, "X-A").as_deref(), Some("1, 2"));
+    }
+
+    #[test]
+    fn single_range_examples() {
+        use crate::browser::headers::parse_single_range;
+        assert_eq!(
+            parse_single_range("bytes=100-200", false),
+            Some((Some(100), Some(200)))
+        );
+        assert_eq!(
+            parse_single_range("bytes=-500", false),
+            Some((None, Some(500)))
+        );
+        assert_eq!(parse_single_range("bytes = 1-", false), None);
+        assert_eq!(
+            parse_single_range("bytes = 1-", true),
+            Some((Some(1), None))
+        );
+    }
+
+    #[test]
+    fn header_list_examples() {
+        use crate::browser::headers::{extract_header_list, HeaderList};
+        let h = vec![(
+            "Access-Control-Allow-Headers".to_string(),
+            "x-a, ,X-B,".to_string(),
+        )];
+        assert_eq!(
+            extract_header_list(&h, "access-control-allow-headers"),
+            HeaderList::Values(vec!["x-a".into(), "X-B".into()])
+        );
+        let bad = vec![(
+            "Access-Control-Allow-Methods".to_string(),
+            "Bad method".to_string(),
+        )];
+        assert!(matches!(
+            extract_header_list(&bad, "access-control-allow-methods"),
+            HeaderList::Invalid { .. }
+        ));
+    }
+
+    #[test]
+    fn r04_unsafe_bytes() {
+        for b in 0u8..=0xFF {
+            let want = (b < 0x20 && b != b'\t') || b"\"():<>?@[\\]{}\x7f".contains(&b);
+            assert_eq!(is_cors_unsafe_request_header_byte(b), want, "byte {b:#x}");
+        }
+    }
+
+    #[test]
+    fn r08_authorization_is_the_non_wildcard_name() {
+        assert!(is_cors_non_wildcard_request_header_name("authorization"));
+        assert!(!is_cors_non_wildcard_request_header_name("x-auth"));
+    }
+
+    #[test]
+    fn range_example() {
+        assert_eq!(
+            parse_single_range("bytes=1-1", false),
+            Some((Some(1), Some(1)))
+        );
+    }
+
+    fn header_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("Accept".to_string()),
+            Just("accept-language".to_string()),
+            Just("Content-Language".to_string()),
+            Just("content-type".to_string()),
+            Just("Range".to_string()),
+            Just("DPR".to_string()),
+            Just("Save-Data".to_string()),
+            "[A-Za-z][A-Za-z0-9-]{0,12}",
+        ]
+    }
+
+    fn header_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,200}",
+            "[ -~]{0,140}",
+            "(text|multipart|application)/(plain|form-data|x-www-form-urlencoded|json)(;[ a-z=\"]{0,20}){0,3}",
+            "bytes=[0-9]{0,25}-[0-9]{0,25}",
+        ]
+    }
+
+    proptest! {
+    #[test]
+    fn mime_and_safelist_never_panic(name in header_name(), value in header_value(), bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = parse_mime_type(&value);
+        let latin1: String = bytes.iter().map(|&b| char::from(b)).collect();
+        let parsed = parse_mime_type(&latin1);
+        if let Some(m) = parsed {
+            prop_assert!(!m.type_.is_empty() && !m.subtype.is_empty());
+            prop_assert_eq!(m.type_.to_ascii_lowercase(), m.type_.clone());
+        }
+        for profile in [Profile::Chromium, Profile::Spec] {
+            let safe = is_cors_safelisted_request_header(&name, &value, profile);
+            if safe {
+                prop_assert!(value.chars().count() <= 128);
+            }
+            let _ = is_cors_safelisted_request_header(&name, &latin1, profile);
+        }
+        let _ = parse_single_range(&value, true);
+        let _ = parse_single_range(&latin1, false);
+        let _ = is_forbidden_request_header(&name, &value);
+    }
     }
 }

@@ -3,39 +3,32 @@
 
 use serde::Serialize;
 
-use super::syntax::{
+use crate::fetch::{
     collect_http_quoted_string, is_http_whitespace, is_token, isomorphic_decode,
     trim_http_whitespace,
 };
 
 /// A parsed MIME type: lower-case type and subtype, parameters in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MimeType {
+pub(crate) struct MimeType {
     /// Lower case, e.g. `text`.
-    pub type_: String,
+    pub(crate) type_: String,
     /// Lower case, e.g. `plain`.
-    pub subtype: String,
+    pub(crate) subtype: String,
     /// Lower-case names; values as written (unescaped when quoted).
-    pub parameters: Vec<(String, String)>,
+    pub(crate) parameters: Vec<(String, String)>,
 }
 
 impl MimeType {
     /// `type/subtype`.
-    pub fn essence(&self) -> String {
+    pub(crate) fn essence(&self) -> String {
         format!("{}/{}", self.type_, self.subtype)
     }
 }
 
 /// Parse a MIME type strictly, or `None` on failure.
-///
-/// ```
-/// use preflight_core::browser::parse_mime_type;
-/// let m = parse_mime_type("Text/Plain; charset=UTF-8").unwrap();
-/// assert_eq!(m.essence(), "text/plain");
-/// assert!(parse_mime_type("text /plain").is_none());
-/// assert!(parse_mime_type("text/plain,x/x").is_none());
-/// ```
-pub fn parse_mime_type(input: &str) -> Option<MimeType> {
+#[cfg(test)]
+pub(crate) fn parse_mime_type(input: &str) -> Option<MimeType> {
     parse_mime_type_bytes(input.as_bytes())
 }
 
@@ -172,5 +165,22 @@ mod tests {
         ] {
             assert!(parse_mime_type(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn parse_examples() {
+        use crate::browser::mime::parse_mime_type;
+        let m = parse_mime_type("Text/Plain; charset=UTF-8").unwrap();
+        assert_eq!(m.essence(), "text/plain");
+        assert!(parse_mime_type("text /plain").is_none());
+        assert!(parse_mime_type("text/plain,x/x").is_none());
+    }
+
+    #[test]
+    fn mime_parser_examples() {
+        assert_eq!(
+            parse_mime_type("Multipart/Form-Data; Boundary=\"a b\"").map(|m| m.parameters),
+            Some(vec![("boundary".to_string(), "a b".to_string())])
+        );
     }
 }

@@ -6,7 +6,8 @@
 //! [`check_actual`] judges the actual response and says which headers script
 //! can read; [`follow_redirect`] takes a 3xx to the next hop; a
 //! [`PreflightCache`] remembers preflights with an explicit clock; and
-//! [`simulate`] runs all of it against a server given as a function.
+//! [`simulate`] runs all of it against a server given as a function, and
+//! [`drive`] over a transport of the caller's; both return a [`FetchTrace`].
 //!
 //! A refusal is a [`Blocked`] verdict carrying Chromium's reason name exactly as
 //! DevTools shows it ([`CorsError::name`]), the [`Stage`], a one-line message and
@@ -41,42 +42,36 @@ mod check;
 mod drive;
 mod error;
 mod headers;
-mod method;
 mod mime;
+mod plan;
 mod preflight;
 mod profile;
 mod redirect;
 mod report;
 mod request;
 mod simulate;
-mod syntax;
+mod trace;
 
+pub use crate::fetch::{
+    is_cors_safelisted_method, is_forbidden_method, is_forbidden_request_header,
+};
 pub use actual::{check_actual, ActualOk, ResponseType};
 pub use cache::{CacheEntry, CacheItem, PreflightCache};
-pub use check::{basic_exposed_headers, cors_check, cors_exposed_headers, Exposure};
-pub use drive::{drive, preflight_reasons_text, Delivery, DriveOutcome, Driven, DrivenExchange};
+pub use check::cors_check;
+pub use drive::drive;
 pub use error::{Blocked, CorsError, NetError, Reason, Stage};
 pub use headers::{
-    cors_unsafe_request_header_names, extract_header_list, get_header, header_pairs,
-    is_cors_non_wildcard_request_header_name, is_cors_safelisted_request_header,
-    is_cors_safelisted_response_header_name, is_cors_unsafe_request_header_byte,
-    is_forbidden_request_header, is_forbidden_request_header_name,
-    is_forbidden_response_header_name, is_no_cors_safelisted_request_header, parse_single_range,
-    HeaderList,
+    cors_unsafe_request_header_names, header_pairs, is_cors_safelisted_request_header,
+    is_cors_safelisted_response_header_name,
 };
-pub use method::{
-    is_cors_safelisted_method, is_forbidden_method, is_valid_method, normalize_method,
-};
-pub use mime::{parse_mime_type, MimeType};
-pub use preflight::{
-    evaluate_preflight, parse_max_age, preflight_request_headers, MaxAge, MaxAgeSource, PreflightOk,
-};
+pub use plan::{plan, PreflightReason, RequestPlan};
+pub use preflight::{evaluate_preflight, MaxAge, MaxAgeSource, PreflightOk};
 pub use profile::Profile;
 pub use redirect::{follow_redirect, RedirectHop, RedirectOutcome, MAX_REDIRECTS};
 pub use report::{Leg, Report, ReportExchange};
-pub use request::{
-    plan, BrowserRequest, CredentialsMode, PreflightReason, RedirectMode, RequestMode, RequestPlan,
-    Tainting,
+pub use request::{BrowserRequest, CredentialsMode, RedirectMode, RequestMode, Tainting};
+pub use simulate::simulate;
+pub use trace::{
+    Delivery, Exchange, ExchangeKind, ExchangeNote, FetchOutcome, FetchTrace, SentRequest,
+    ServerResponse,
 };
-pub use simulate::{simulate, Exchange, ExchangeKind, FetchTrace, SentRequest, ServerResponse};
-pub use syntax::is_token;

@@ -1,51 +1,17 @@
-//! The CORS-preflight fetch: the request's shape (R13) and the evaluation of the
-//! response (R18–R24, R26).
+//! The CORS-preflight fetch: the evaluation of the response (R18–R24, R26).
+//! The request's shape (R13) is part of the plan.
 
 use serde::Serialize;
 
 use super::check::cors_check_blocked;
 use super::error::{Blocked, CorsError, Stage};
-use super::headers::{extract_header_list, get_header, HeaderList};
-use super::method::is_cors_safelisted_method;
+use super::headers::{
+    extract_header_list, get_header, is_cors_non_wildcard_request_header_name, HeaderList,
+};
+use super::plan::RequestPlan;
 use super::profile::Profile;
-use super::request::RequestPlan;
-
-/// R13: the headers of the preflight request, in the order Chromium sends them
-/// (preflight_controller.cc): `Accept: */*`, `Access-Control-Request-Method`,
-/// `Access-Control-Request-Headers` (only when R5 gives names; joined with `,`
-/// and no space), `Origin`, the page's own `User-Agent` when it set one, and,
-/// for Chromium, `Sec-Fetch-Mode: cors`. The network stack adds `Host`,
-/// `Connection`, `User-Agent` and the like; they are not listed. No cookies:
-/// a preflight never carries credentials. [`plan`](super::plan) fills
-/// [`RequestPlan::preflight_headers`] with this list when a preflight is needed.
-pub fn preflight_request_headers(plan: &RequestPlan) -> Vec<(String, String)> {
-    let mut headers = vec![
-        ("Accept".to_string(), "*/*".to_string()),
-        (
-            "Access-Control-Request-Method".to_string(),
-            plan.method.clone(),
-        ),
-    ];
-    if !plan.unsafe_headers.is_empty() {
-        headers.push((
-            "Access-Control-Request-Headers".to_string(),
-            plan.unsafe_headers.join(","),
-        ));
-    }
-    headers.push(("Origin".to_string(), plan.serialized_origin().to_string()));
-    if let Some((_, ua)) = plan
-        .headers
-        .iter()
-        .rev()
-        .find(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
-    {
-        headers.push(("User-Agent".to_string(), ua.clone()));
-    }
-    if plan.profile == Profile::Chromium {
-        headers.push(("Sec-Fetch-Mode".to_string(), "cors".to_string()));
-    }
-    headers
-}
+use super::redirect::is_redirect_status;
+use crate::fetch::is_cors_safelisted_method;
 
 /// Where the effective max-age came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,16 +46,7 @@ const DEFAULT_MAX_AGE: u64 = 5;
 /// standard would use 5 s. Above the cap: the cap ([`Profile::max_age_cap`]).
 /// Chromium reads the value as a signed 64-bit integer (`+` allowed, overflow
 /// invalid); the standard reads `delta-seconds` (digits only, any size).
-///
-/// ```
-/// use preflight_core::browser::{parse_max_age, Profile};
-/// assert_eq!(parse_max_age(None, Profile::Chromium).seconds, 5);
-/// assert_eq!(parse_max_age(Some("600"), Profile::Chromium).seconds, 600);
-/// assert_eq!(parse_max_age(Some("86400"), Profile::Chromium).seconds, 7200);
-/// assert_eq!(parse_max_age(Some("-1"), Profile::Spec).seconds, 0);
-/// assert_eq!(parse_max_age(Some("ten"), Profile::Spec).seconds, 5);
-/// ```
-pub fn parse_max_age(value: Option<&str>, profile: Profile) -> MaxAge {
+pub(crate) fn parse_max_age(value: Option<&str>, profile: Profile) -> MaxAge {
     let Some(value) = value else {
         return MaxAge {
             seconds: DEFAULT_MAX_AGE,
@@ -150,10 +107,6 @@ pub struct PreflightOk {
     pub max_age: MaxAge,
     /// Things that pass today but deserve a change.
     pub warnings: Vec<String>,
-}
-
-fn is_redirect_status(status: u16) -> bool {
-    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 /// Evaluate the response to the preflight of `plan` (R18–R24, R26).
@@ -274,7 +227,7 @@ pub fn evaluate_preflight(
     let has_authorization = plan
         .headers
         .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("authorization"));
+        .any(|(n, _)| is_cors_non_wildcard_request_header_name(n));
     let mut missing: Vec<String> = Vec::new();
     if has_authorization && !listed("authorization") {
         if wildcard && profile.wildcard_covers_authorization() {
@@ -391,4 +344,42 @@ fn header_disallowed(
             "Add `Access-Control-Allow-Headers: {names}` to the preflight response, or list {them} in allow_headers."
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_examples() {
+        assert_eq!(parse_max_age(None, Profile::Chromium).seconds, 5);
+        assert_eq!(parse_max_age(Some("600"), Profile::Chromium).seconds, 600);
+        assert_eq!(
+            parse_max_age(Some("86400"), Profile::Chromium).seconds,
+            7200
+        );
+        assert_eq!(parse_max_age(Some("-1"), Profile::Spec).seconds, 0);
+        assert_eq!(parse_max_age(Some("ten"), Profile::Spec).seconds, 5);
+    }
+
+    #[test]
+    fn r24_max_age() {
+        let c = Profile::Chromium;
+        let s = Profile::Spec;
+        assert_eq!(parse_max_age(None, c).seconds, 5);
+        assert_eq!(parse_max_age(Some("abc"), c).source, MaxAgeSource::Invalid);
+        assert_eq!(parse_max_age(Some("5, 10"), s).seconds, 5);
+        assert_eq!(parse_max_age(Some("0"), s).seconds, 0);
+        assert_eq!(parse_max_age(Some("7201"), c).seconds, 7200);
+        assert_eq!(parse_max_age(Some("7201"), s).seconds, 7201);
+        assert_eq!(parse_max_age(Some("100000"), s).seconds, 86_400);
+        assert_eq!(parse_max_age(Some("-5"), c).source, MaxAgeSource::Negative);
+        assert_eq!(parse_max_age(Some("+60"), c).seconds, 60);
+        assert_eq!(parse_max_age(Some("+60"), s).seconds, 5);
+        assert_eq!(
+            parse_max_age(Some("99999999999999999999999"), s).seconds,
+            86_400
+        );
+        assert_eq!(parse_max_age(Some("99999999999999999999999"), c).seconds, 5);
+    }
 }

@@ -5,7 +5,8 @@ use url::Url;
 
 use super::check::cors_check_blocked;
 use super::error::{Blocked, CorsError, NetError, Stage};
-use super::request::{build_plan, ser_url, Hop, RedirectMode, RequestMode, RequestPlan, Tainting};
+use super::plan::{build_plan, Hop, RequestPlan};
+use super::request::{ser_url, RedirectMode, RequestMode, Tainting};
 use crate::origin::Origin;
 
 /// R30: the most redirects a fetch follows.
@@ -44,7 +45,8 @@ pub struct RedirectHop {
     pub needs_preflight: bool,
 }
 
-fn is_redirect_status(status: u16) -> bool {
+/// A redirect status (Fetch, "redirect status"): 301, 302, 303, 307 or 308.
+pub(crate) fn is_redirect_status(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 

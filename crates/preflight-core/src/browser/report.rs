@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::drive::{DriveOutcome, Driven};
 use super::error::Blocked;
-use super::simulate::ExchangeKind;
+use super::plan::PreflightReason;
+use super::trace::{ExchangeKind, ExchangeNote, FetchOutcome, FetchTrace};
 
 /// One request the browser sent and the answer it got.
 #[derive(Debug, Clone, Serialize)]
@@ -81,9 +81,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// The report of a driven fetch.
-    pub fn from_driven(driven: &Driven) -> Report {
-        let exchanges: Vec<ReportExchange> = driven
+    /// The report of a fetch.
+    pub fn from_trace(trace: &FetchTrace) -> Report {
+        let exchanges: Vec<ReportExchange> = trace
             .exchanges
             .iter()
             .map(|e| ReportExchange {
@@ -100,16 +100,16 @@ impl Report {
                     .as_ref()
                     .map(|r| r.headers.clone())
                     .unwrap_or_default(),
-                note: e.note.clone(),
+                note: e.note.as_ref().map(note_text),
             })
             .collect();
-        match &driven.outcome {
-            DriveOutcome::Allowed(ok) => {
+        match &trace.outcome {
+            FetchOutcome::Allowed(ok) => {
                 let message = format!("script can read the response (status {})", ok.status);
                 Report::allowed(message, exchanges, Some(ok.exposed_headers.clone()))
             }
-            DriveOutcome::ActualWithheld => {
-                let preflighted = driven.plan.as_ref().is_some_and(|p| p.needs_preflight);
+            FetchOutcome::Withheld => {
+                let preflighted = trace.plan.as_ref().is_some_and(|p| p.needs_preflight);
                 let message = if preflighted {
                     "the preflight allows this request; the actual response was not checked"
                 } else {
@@ -117,7 +117,7 @@ impl Report {
                 };
                 Report::allowed(message.to_string(), exchanges, None)
             }
-            DriveOutcome::Blocked(blocked) => Report::blocked(blocked, exchanges),
+            FetchOutcome::Blocked(blocked) => Report::blocked(blocked, exchanges),
         }
     }
 
@@ -238,6 +238,34 @@ impl Report {
     }
 }
 
+/// A note on an exchange, in words: why a preflight was sent, where a
+/// redirect goes, why a request was not sent.
+fn note_text(note: &ExchangeNote) -> String {
+    match note {
+        ExchangeNote::Preflight { reasons } => preflight_reasons_text(reasons),
+        ExchangeNote::Redirect { location } => format!("redirects to {location}"),
+        ExchangeNote::Withheld { reason } => reason.clone(),
+    }
+}
+
+/// Why a preflight is sent, in words.
+fn preflight_reasons_text(reasons: &[PreflightReason]) -> String {
+    let why: Vec<String> = reasons
+        .iter()
+        .map(|r| match r {
+            PreflightReason::MethodNotSafelisted { method } => {
+                format!("{method} is not GET, HEAD or POST")
+            }
+            PreflightReason::UnsafeHeaders { names } => {
+                let verb = if names.len() == 1 { "is" } else { "are" };
+                format!("{} {verb} not CORS-safelisted", names.join(", "))
+            }
+            PreflightReason::Forced => "the request forces a preflight".to_string(),
+        })
+        .collect();
+    format!("sent first because {}", why.join(", and "))
+}
+
 /// The response headers worth showing: CORS ones and those that shape caching.
 fn matters(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -253,4 +281,46 @@ fn reason_phrase(status: u16) -> &'static str {
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_in_words() {
+        let put = ExchangeNote::Preflight {
+            reasons: vec![PreflightReason::MethodNotSafelisted {
+                method: "PUT".into(),
+            }],
+        };
+        assert_eq!(
+            note_text(&put),
+            "sent first because PUT is not GET, HEAD or POST"
+        );
+        let all = ExchangeNote::Preflight {
+            reasons: vec![
+                PreflightReason::Forced,
+                PreflightReason::UnsafeHeaders {
+                    names: vec!["x-a".into()],
+                },
+                PreflightReason::UnsafeHeaders {
+                    names: vec!["x-a".into(), "x-b".into()],
+                },
+            ],
+        };
+        assert_eq!(
+            note_text(&all),
+            "sent first because the request forces a preflight, and x-a is not \
+             CORS-safelisted, and x-a, x-b are not CORS-safelisted"
+        );
+        let hop = ExchangeNote::Redirect {
+            location: "https://b.example/next".parse().unwrap(),
+        };
+        assert_eq!(note_text(&hop), "redirects to https://b.example/next");
+        let withheld = ExchangeNote::Withheld {
+            reason: "not sent".into(),
+        };
+        assert_eq!(note_text(&withheld), "not sent");
+    }
 }

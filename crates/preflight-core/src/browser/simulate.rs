@@ -1,6 +1,7 @@
-//! A whole fetch, hop by hop, against a server given as a function: plan,
-//! preflight (unless cached), actual request, redirects, final check. Pure: the
-//! server function decides what each request gets.
+//! A whole fetch against a server given as a function, with a preflight cache
+//! and an explicit clock: the fetch loop of [`drive`](super::drive) over a
+//! transport that answers at once. Pure: the server function decides what each
+//! request gets.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,96 +9,15 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use serde::Serialize;
-use url::Url;
-
-use super::actual::ActualOk;
 use super::cache::PreflightCache;
-use super::drive::{drive_with_cache, Delivery, DriveOutcome};
-use super::error::Blocked;
+use super::drive::fetch;
 use super::profile::Profile;
-use super::request::{ser_url, BrowserRequest};
-
-/// Which request of the fetch this is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExchangeKind {
-    Preflight,
-    Actual,
-}
-
-/// A request as the browser sends it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SentRequest {
-    pub kind: ExchangeKind,
-    pub method: String,
-    #[serde(serialize_with = "ser_url")]
-    pub url: Url,
-    /// The headers the CORS algorithm controls, in order.
-    pub headers: Vec<(String, String)>,
-    /// Whether cookies and HTTP authentication go along (R17; never on a preflight).
-    pub credentials: bool,
-}
-
-impl SentRequest {
-    /// The combined value of a header of this request.
-    pub fn header(&self, name: &str) -> Option<String> {
-        super::headers::get_header(&self.headers, name)
-    }
-}
-
-/// A server's answer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ServerResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-}
-
-impl ServerResponse {
-    /// A response with this status and these headers.
-    pub fn new(status: u16, headers: &[(&str, &str)]) -> ServerResponse {
-        ServerResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-        }
-    }
-}
-
-/// One request and its response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Exchange {
-    pub request: SentRequest,
-    pub response: ServerResponse,
-}
-
-/// Everything that happened in a simulated fetch, and how it ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FetchTrace {
-    pub exchanges: Vec<Exchange>,
-    /// Preflights skipped because the cache covered them.
-    pub cache_hits: usize,
-    pub outcome: Result<ActualOk, Blocked>,
-}
-
-impl FetchTrace {
-    /// How many preflights were sent.
-    pub fn preflights(&self) -> usize {
-        self.exchanges
-            .iter()
-            .filter(|e| e.request.kind == ExchangeKind::Preflight)
-            .count()
-    }
-
-    /// The last request the browser sent.
-    pub fn last_request(&self) -> Option<&SentRequest> {
-        self.exchanges.last().map(|e| &e.request)
-    }
-}
+use super::request::BrowserRequest;
+use super::trace::{Delivery, FetchTrace, SentRequest, ServerResponse};
 
 /// Run `req` the way a browser would, asking `server` for every response.
+/// Every request is answered, so the outcome is never
+/// [`Withheld`](super::FetchOutcome::Withheld).
 ///
 /// ```
 /// use std::time::Duration;
@@ -115,7 +35,7 @@ impl FetchTrace {
 ///         ("Access-Control-Allow-Methods", "PUT"),
 ///     ])
 /// });
-/// assert!(trace.outcome.is_ok());
+/// assert!(trace.outcome.is_allowed());
 /// assert_eq!(trace.preflights(), 1);
 /// ```
 pub fn simulate(
@@ -125,35 +45,14 @@ pub fn simulate(
     now: Duration,
     mut server: impl FnMut(&SentRequest) -> ServerResponse,
 ) -> FetchTrace {
-    // The same loop as `drive`, over a transport that answers at once: its
-    // future is ready on the first poll.
-    let fetch = drive_with_cache(req, profile, Some((cache, now)), |sent| {
+    let fetch = fetch(req, profile, Some((cache, now)), |sent| {
         std::future::ready(Ok::<_, Infallible>(Delivery::Answered(server(sent))))
     });
+    // A transport of ready futures: the loop finishes on the first poll.
     let mut fetch = pin!(fetch);
-    let (driven, cache_hits) = match fetch.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(Ok(done)) => done,
+    match fetch.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(trace)) => trace,
         Poll::Ready(Err(never)) => match never {},
         Poll::Pending => unreachable!("a transport of ready futures never waits"),
-    };
-    let exchanges = driven
-        .exchanges
-        .into_iter()
-        .filter_map(|e| {
-            e.response.map(|response| Exchange {
-                request: e.request,
-                response,
-            })
-        })
-        .collect();
-    let outcome = match driven.outcome {
-        DriveOutcome::Allowed(ok) => Ok(ok),
-        DriveOutcome::Blocked(blocked) => Err(blocked),
-        DriveOutcome::ActualWithheld => unreachable!("this transport answers every request"),
-    };
-    FetchTrace {
-        exchanges,
-        cache_hits,
-        outcome,
     }
 }

@@ -114,10 +114,14 @@ pub async fn audit(args: &AuditArgs) -> Result<Audit, String> {
     let method = http::Method::from_bytes(args.method.as_bytes())
         .map_err(|_| format!("-X {:?} is not a method", args.method))?;
     let trusted = match &args.origin {
-        Some(o) => match Origin::from_url_str(o) {
+        Some(o) => match Url::parse(o).map(|u| Origin::of_url(&u)) {
             Ok(origin) if !origin.is_opaque() => origin.serialize().to_string(),
             Ok(_) => return Err(format!("--origin {o:?}: give the origin of a page")),
-            Err(e) => return Err(format!("--origin {o:?} is not an origin: {e}")),
+            Err(e) => {
+                return Err(format!(
+                    "--origin {o:?} is not an origin: not a URL: {o}: {e}"
+                ))
+            }
         },
         None => Origin::of_url(&url).serialize().to_string(),
     };
