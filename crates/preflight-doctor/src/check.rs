@@ -10,9 +10,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::Args;
 use preflight_core::browser::{
-    drive, Delivery, ExchangeKind, Profile, Report, SentRequest, ServerResponse,
+    drive, Delivery, ExchangeKind, Profile, SentRequest, ServerResponse,
 };
 use url::Url;
+
+use crate::report::Report;
 
 use crate::args::{browser_request, value_name, PageArgs};
 use crate::{client, render};

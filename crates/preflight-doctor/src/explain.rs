@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::report::Report;
 use clap::Args;
-use preflight_core::browser::Report;
 use preflight_gateway::explain::{source_name, ExplainQuery};
 use preflight_gateway::{Config, Gateway};
 
@@ -61,7 +61,7 @@ pub async fn explain(args: &ExplainArgs) -> Result<Report, String> {
         profile: args.page.profile.into(),
     };
     let explanation = gateway.explain(&query).await?;
-    let mut report = explanation.report.clone();
+    let mut report = Report::from_explanation(&explanation);
     report.context.push(format!(
         "preflight explain: {} {} from {} (config: {}, credentials: {}, profile: {})",
         args.page.method,

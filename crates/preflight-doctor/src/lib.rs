@@ -63,3 +63,4 @@ pub mod check;
 mod client;
 pub mod explain;
 pub mod render;
+pub mod report;

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use preflight_core::browser::Report;
+use crate::report::Report;
 use serde::Serialize;
 
 /// Print as one JSON object or as text.

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use preflight_core::browser::CredentialsMode;
+use preflight_core::browser::{CredentialsMode, ExchangeKind, FetchOutcome};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -226,15 +226,10 @@ fn dashboard(
         Some(Ok(e)) => {
             let _ = write!(
                 h,
-                "<p>route: <code>{}</code></p><p class={}><b>{}</b></p><pre>{}</pre>",
-                esc(e.route.as_deref().unwrap_or("none (404)")),
-                if e.report.is_allowed() { "ok" } else { "bad" },
-                esc(&match (&e.report.reason, &e.report.stage) {
-                    (Some(reason), Some(stage)) => format!("blocked at the {stage}: {reason}"),
-                    _ => "allowed".to_string(),
-                }),
-                esc(&e.report.to_text())
+                "<p>route: <code>{}</code></p>",
+                esc(e.route.as_deref().unwrap_or("none (404)"))
             );
+            explanation_html(&mut h, e);
         }
         Some(Err(why)) => {
             let _ = write!(h, "<p class=bad>{}</p>", esc(why));
@@ -267,4 +262,77 @@ fn dashboard(
     h.push_str("<script>setInterval(()=>fetch('/counters').then(r=>r.json()).then(c=>{for(const k of ['requests','allowed','refused','recent']){const e=document.getElementById('c-'+k);if(e)e.textContent=c[k];}}).catch(()=>{}),2000);</script>");
     h.push_str("</body></html>");
     h
+}
+
+/// The dashboard's view of an explanation: the verdict, each request the
+/// browser sent with the gateway's status and CORS headers, why and the fix.
+/// (The command line's text and JSON forms are the doctor's.)
+fn explanation_html(h: &mut String, e: &Explanation) {
+    let (class, verdict) = match &e.trace.outcome {
+        FetchOutcome::Allowed(ok) => (
+            "ok",
+            format!(
+                "allowed: script can read the response (status {})",
+                ok.status
+            ),
+        ),
+        FetchOutcome::Withheld => (
+            "ok",
+            "allowed: the preflight allows this request; the actual request was not sent"
+                .to_string(),
+        ),
+        FetchOutcome::Blocked(b) => ("bad", format!("blocked at the {}: {}", b.stage, b.name())),
+    };
+    let _ = write!(h, "<p class={class}><b>{}</b></p>", esc(&verdict));
+    h.push_str(
+        "<table><tr><th>request</th><th>status</th><th>CORS headers of the answer</th></tr>",
+    );
+    for x in &e.trace.exchanges {
+        let kind = match x.request.kind {
+            ExchangeKind::Preflight => "preflight",
+            ExchangeKind::Actual => "request",
+        };
+        let (status, headers) = match &x.response {
+            Some(r) => (
+                r.status.to_string(),
+                r.headers
+                    .iter()
+                    .filter(|(k, _)| {
+                        let k = k.to_ascii_lowercase();
+                        k.starts_with("access-control-") || k == "vary" || k == "allow"
+                    })
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            None => ("not sent".to_string(), String::new()),
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{} <code>{} {}</code></td><td>{}</td><td><pre>{}</pre></td></tr>",
+            kind,
+            esc(&x.request.method),
+            esc(x.request.url.as_str()),
+            esc(&status),
+            esc(&headers)
+        );
+    }
+    h.push_str("</table>");
+    if let Some(refusal) = &e.gateway_refusal {
+        let _ = write!(
+            h,
+            "<p>the gateway refused: {}</p>",
+            esc(&refusal.to_string())
+        );
+    }
+    if let FetchOutcome::Blocked(b) = &e.trace.outcome {
+        let _ = write!(h, "<p>why: {}</p>", esc(&b.message));
+    }
+    let fix = e
+        .config_fix
+        .clone()
+        .or_else(|| e.trace.outcome.blocked().map(|b| b.fix.clone()));
+    if let Some(fix) = fix {
+        let _ = write!(h, "<p>fix: {}</p>", esc(&fix));
+    }
 }

@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 use futures_util::future::{self, Ready};
 use http::{HeaderValue, Request, Response};
 use preflight_core::browser::{
-    drive, header_pairs, BrowserRequest, CredentialsMode, Delivery, Profile, Report, SentRequest,
-    ServerResponse,
+    drive, header_pairs, BrowserRequest, CredentialsMode, Delivery, FetchTrace, Profile,
+    SentRequest, ServerResponse,
 };
 use preflight_core::{Origin, Refusal};
 use preflight_tower::CorsOutcome;
@@ -102,14 +102,16 @@ pub struct Explanation {
     pub route: Option<String>,
     /// The matched route's index in the configuration's route list.
     pub route_index: Option<usize>,
-    /// The gateway's CORS decision for each request of the report, in order.
+    /// The gateway's CORS decision for each request of the trace, in order.
     pub outcomes: Vec<Option<CorsOutcome>>,
     /// The browser's account: each request, the gateway's answer, the verdict.
-    /// When the configuration is the cause, its `fix` says what to change and
-    /// where (file, line, key).
-    pub report: Report,
-    /// The configuration part of the fix, alone.
+    pub trace: FetchTrace,
+    /// When the configuration is the cause (or the path has no route): what to
+    /// change and where (file, line, key).
     pub config_fix: Option<String>,
+    /// The last refusal the gateway's CORS layer made, when the browser
+    /// blocks or the path has no route.
+    pub gateway_refusal: Option<Refusal>,
 }
 
 /// Run a page's request through `table` as a browser would: the browser
@@ -172,23 +174,16 @@ pub(crate) async fn explain(
         route,
         route_index,
         outcomes,
-        report: Report::from_trace(&driven),
+        trace: driven,
         config_fix: None,
+        gateway_refusal: None,
     };
     // A path no route matches gets the gateway's own 404, which a browser
     // may well let the script read: the page still did not reach the API,
     // so the fix (add a route) is given even when the verdict is allowed.
-    if !explanation.report.is_allowed() || explanation.route_index.is_none() {
+    if !explanation.trace.outcome.is_allowed() || explanation.route_index.is_none() {
         explanation.config_fix = config_fix(&explanation, &table.config, &q.origin);
-        if let Some(fix) = &explanation.config_fix {
-            explanation.report.fix = Some(fix.clone());
-        }
-        if let Some(refusal) = gateway_refusal(&explanation.outcomes) {
-            explanation.report.message = format!(
-                "The gateway refused: {refusal}. The browser then reports: {}",
-                explanation.report.message
-            );
-        }
+        explanation.gateway_refusal = gateway_refusal(&explanation.outcomes);
     }
     Ok(explanation)
 }

@@ -416,10 +416,16 @@ async fn admin_endpoints_and_explain() {
         })
         .await
         .unwrap();
-    assert!(!e.report.is_allowed());
-    assert_eq!(e.report.preflight.status, Some(403));
+    assert!(!e.trace.outcome.is_allowed());
+    let preflight = e
+        .trace
+        .exchanges
+        .iter()
+        .find(|x| x.request.kind == preflight_core::browser::ExchangeKind::Preflight)
+        .and_then(|x| x.response.as_ref());
+    assert_eq!(preflight.map(|r| r.status), Some(403));
     assert_eq!(
-        e.report.reason.as_deref(),
+        e.trace.outcome.blocked().map(|b| b.name()),
         Some("PreflightMissingAllowOriginHeader")
     );
     assert_eq!(e.route.as_deref(), Some("/api/{*rest}"));

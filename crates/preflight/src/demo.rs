@@ -19,6 +19,7 @@ use http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use preflight_doctor::report::Report;
 use preflight_gateway::admin::ExplainQuery;
 use preflight_gateway::body::{boxed, GatewayBody};
 use preflight_gateway::listen::{bind, serve_plain};
@@ -196,17 +197,20 @@ async fn explain(gateway: &Gateway, origin: &str, query: &str) -> Response<Gatew
         ..ExplainQuery::from_query(query)
     };
     match gateway.explain(&q).await {
-        Ok(e) => json(
-            StatusCode::OK,
-            &serde_json::json!({
-                "verdict": e.report.verdict,
-                "reason": e.report.reason,
-                "stage": e.report.stage,
-                "message": e.report.message,
-                "fix": e.report.fix,
-                "route": e.route,
-            }),
-        ),
+        Ok(e) => {
+            let report = Report::from_explanation(&e);
+            json(
+                StatusCode::OK,
+                &serde_json::json!({
+                    "verdict": report.verdict,
+                    "reason": report.reason,
+                    "stage": report.stage,
+                    "message": report.message,
+                    "fix": report.fix,
+                    "route": e.route,
+                }),
+            )
+        }
         Err(why) => json(
             StatusCode::BAD_REQUEST,
             &serde_json::json!({"verdict": "error", "message": why}),

@@ -244,7 +244,7 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
             })
             .await
             .expect("explain runs");
-        let report = &explained.report;
+        let report = &preflight_doctor::report::Report::from_explanation(&explained);
         let predicted = if report.is_allowed() {
             Ok(report.actual.leg.status.unwrap_or(0))
         } else {

@@ -47,7 +47,6 @@ mod plan;
 mod preflight;
 mod profile;
 mod redirect;
-mod report;
 mod request;
 mod simulate;
 mod trace;
@@ -68,7 +67,6 @@ pub use plan::{plan, PreflightReason, RequestPlan};
 pub use preflight::{evaluate_preflight, MaxAge, MaxAgeSource, PreflightOk};
 pub use profile::Profile;
 pub use redirect::{follow_redirect, RedirectHop, RedirectOutcome, MAX_REDIRECTS};
-pub use report::{Leg, Report, ReportExchange};
 pub use request::{BrowserRequest, CredentialsMode, RedirectMode, RequestMode, Tainting};
 pub use simulate::simulate;
 pub use trace::{

@@ -1,15 +1,16 @@
 //! The doctor's report of one fetch (`preflight check`, `preflight explain`, the
-//! dashboard): the verdict as the JSON object of DESIGN.md, or as text for a
-//! person. Rendering only; printing is the caller's.
+//! demo page): the verdict as the JSON object of `--json` (docs/behaviour.md),
+//! or as text for a person. Rendering only; printing is the caller's.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::error::Blocked;
-use super::plan::PreflightReason;
-use super::trace::{ExchangeKind, ExchangeNote, FetchOutcome, FetchTrace};
+use preflight_core::browser::{
+    Blocked, ExchangeKind, ExchangeNote, FetchOutcome, FetchTrace, PreflightReason,
+};
+use preflight_gateway::explain::Explanation;
 
 /// One request the browser sent and the answer it got.
 #[derive(Debug, Clone, Serialize)]
@@ -81,6 +82,23 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a fetch run through the gateway in process: the
+    /// browser's account, with the gateway's own refusal and the fix in the
+    /// configuration file where explain found one.
+    pub fn from_explanation(e: &Explanation) -> Report {
+        let mut report = Report::from_trace(&e.trace);
+        if let Some(fix) = &e.config_fix {
+            report.fix = Some(fix.clone());
+        }
+        if let Some(refusal) = &e.gateway_refusal {
+            report.message = format!(
+                "The gateway refused: {refusal}. The browser then reports: {}",
+                report.message
+            );
+        }
+        report
+    }
+
     /// The report of a fetch.
     pub fn from_trace(trace: &FetchTrace) -> Report {
         let exchanges: Vec<ReportExchange> = trace
