@@ -99,13 +99,13 @@ impl FindingClass {
     }
 
     /// How bad it is, when the answer allows credentials or not.
-    pub fn severity(self, credentials: bool) -> Severity {
+    pub fn severity(self, credentials: bool) -> Risk {
         // A name anyone can own or register reads the responses: with the
         // user's cookies when the answer allows credentials.
         let anyone_reads = if credentials {
-            Severity::High
+            Risk::High
         } else {
-            Severity::Medium
+            Risk::Medium
         };
         match self {
             FindingClass::Bypass(
@@ -118,11 +118,11 @@ impl FindingClass {
                 | Bypass::SpecialCharactersBypass,
             ) => anyone_reads,
             FindingClass::Bypass(Bypass::HttpsTrustHttp | Bypass::ThirdParty)
-            | FindingClass::MissingVary => Severity::Medium,
+            | FindingClass::MissingVary => Risk::Medium,
             FindingClass::Bypass(Bypass::TrustAnySubdomain)
             | FindingClass::MultipleAcao
             | FindingClass::Wildcard
-            | FindingClass::WildcardWithCredentials => Severity::Low,
+            | FindingClass::WildcardWithCredentials => Risk::Low,
         }
     }
 
@@ -192,22 +192,23 @@ impl FindingClass {
     }
 }
 
-/// How bad a finding is (PortSwigger's scale).
+/// How much a finding exposes (PortSwigger's scale). Not to be confused with
+/// a configuration problem's `preflight_gateway::Severity` (error or warning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub enum Risk {
     Low,
     Medium,
     High,
 }
 
-impl Severity {
+impl Risk {
     /// As the text output prints it.
     pub(crate) fn label(self) -> &'static str {
         match self {
-            Severity::Low => "LOW",
-            Severity::Medium => "MEDIUM",
-            Severity::High => "HIGH",
+            Risk::Low => "LOW",
+            Risk::Medium => "MEDIUM",
+            Risk::High => "HIGH",
         }
     }
 }
@@ -281,7 +282,7 @@ mod tests {
 
     #[test]
     fn bypasses_are_high_with_credentials_except_subdomains_http_and_third_parties() {
-        let high = |b: Bypass| FindingClass::Bypass(b).severity(true) == Severity::High;
+        let high = |b: Bypass| FindingClass::Bypass(b).severity(true) == Risk::High;
         assert!(high(Bypass::ReflectOrigin));
         assert!(high(Bypass::TrustNull));
         assert!(!high(Bypass::TrustAnySubdomain));
@@ -289,10 +290,10 @@ mod tests {
         assert!(!high(Bypass::ThirdParty));
         assert_eq!(
             FindingClass::Bypass(Bypass::PrefixMatch).severity(false),
-            Severity::Medium
+            Risk::Medium
         );
-        assert_eq!(FindingClass::MissingVary.severity(true), Severity::Medium);
-        assert_eq!(FindingClass::Wildcard.severity(false), Severity::Low);
+        assert_eq!(FindingClass::MissingVary.severity(true), Risk::Medium);
+        assert_eq!(FindingClass::Wildcard.severity(false), Risk::Low);
     }
 
     const BYPASSES: [Bypass; 10] = [

@@ -3,14 +3,14 @@
 
 use serde::Serialize;
 
-use super::class::{Bypass, FindingClass, ProbeClass, ProbeResult, Severity};
+use super::class::{Bypass, FindingClass, ProbeClass, ProbeResult, Risk};
 use super::exchange::{Answer, Probe};
 
 /// A misconfiguration found, with what it means and how to fix it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub class: FindingClass,
-    pub severity: Severity,
+    pub severity: Risk,
     /// The origin whose answer shows it.
     pub origin_sent: String,
     /// The `Access-Control-Allow-Origin` that answered it.
@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(classes, ["reflect_origin", "trust_null"]);
         assert!(found
             .iter()
-            .all(|f| f.severity == Severity::High && f.credentials));
+            .all(|f| f.severity == Risk::High && f.credentials));
         assert!(
             notes
                 .iter()
@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(
             found[0].severity,
-            Severity::High,
+            Risk::High,
             "raised by the credentialed one"
         );
         assert!(found[0].message.ends_with("; also https://appxexample.com"));
@@ -254,7 +254,7 @@ mod tests {
         let found = findings(&probes, TRUSTED, &mut Vec::new());
         let classes: Vec<&str> = found.iter().map(|f| f.class.name()).collect();
         assert_eq!(classes, ["wildcard_with_credentials"]);
-        assert_eq!(found[0].severity, Severity::Low);
+        assert_eq!(found[0].severity, Risk::Low);
 
         let probes = [baseline(answer(&[TRUSTED, TRUSTED], None))];
         let found = findings(&probes, TRUSTED, &mut Vec::new());
@@ -280,7 +280,7 @@ mod tests {
         let found = findings(&probes, TRUSTED, &mut Vec::new());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].class, FindingClass::MissingVary);
-        assert_eq!(found[0].severity, Severity::Medium);
+        assert_eq!(found[0].severity, Risk::Medium);
         assert_eq!(found[0].origin_sent, TRUSTED);
     }
 }

@@ -21,7 +21,7 @@ mod finding;
 mod plan;
 mod report;
 
-pub use class::{Bypass, FindingClass, ProbeClass, ProbeResult, Severity, Verdict};
+pub use class::{Bypass, FindingClass, ProbeClass, ProbeResult, Risk, Verdict};
 pub use exchange::{Answer, Probe};
 pub use finding::Finding;
 pub use report::Audit;
@@ -220,7 +220,7 @@ pub async fn audit(args: &AuditArgs) -> Result<Audit, String> {
             "{errors} probe(s) got no answer: the audit is incomplete"
         ));
     }
-    let verdict = if findings.iter().any(|f| f.severity >= Severity::Medium) {
+    let verdict = if findings.iter().any(|f| f.severity >= Risk::Medium) {
         Verdict::Findings
     } else if errors > 0 {
         Verdict::Incomplete

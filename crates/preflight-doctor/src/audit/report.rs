@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::class::{Severity, Verdict};
+use super::class::{Risk, Verdict};
 use super::exchange::Probe;
 use super::finding::Finding;
 
@@ -77,9 +77,9 @@ impl Audit {
         s.push_str(&format!(
             "\nverdict: {} ({} high, {} medium, {} low)\n",
             self.verdict,
-            count(Severity::High),
-            count(Severity::Medium),
-            count(Severity::Low)
+            count(Risk::High),
+            count(Risk::Medium),
+            count(Risk::Low)
         ));
         s
     }
