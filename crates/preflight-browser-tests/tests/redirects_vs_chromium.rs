@@ -1,4 +1,4 @@
-//! Redirects (R29–R35) and the preflight cache (R24, R25): Chromium against the
+//! Redirects (docs/browser-model.md#redirects) and the preflight cache (#max-age, #preflight-cache): Chromium against the
 //! simulator. Every server answer is driven by the URL's query string (as the
 //! WPT servers are), so the same function answers Chromium over the network
 //! and the simulator in process.
@@ -114,7 +114,7 @@ async fn redirects_and_cache_agree_with_chromium() {
     };
     let mut cases = vec![
         case(
-            "F1 R -> R, Origin kept (R29, R34)",
+            "F1 R -> R, Origin kept (cors-check-on-redirects, #redirect-taint)",
             hop(
                 &r,
                 &[
@@ -126,7 +126,7 @@ async fn redirects_and_cache_agree_with_chromium() {
             ),
         ),
         case(
-            "F2 R -> Q, Origin becomes null (R34)",
+            "F2 R -> Q, Origin becomes null (redirect-taint)",
             hop(
                 &r,
                 &[
@@ -137,7 +137,7 @@ async fn redirects_and_cache_agree_with_chromium() {
             ),
         ),
         case(
-            "F2 R -> Q, ACAO null matches the null origin (R14, R34)",
+            "F2 R -> Q, ACAO null matches the null origin (cors-check, #redirect-taint)",
             hop(
                 &r,
                 &[
@@ -148,11 +148,11 @@ async fn redirects_and_cache_agree_with_chromium() {
             ),
         ),
         case(
-            "F3 O -> R, same-origin hop first (R34)",
+            "F3 O -> R, same-origin hop first (redirect-taint)",
             hop(&o, &[("s", "302"), ("loc", &hop(&r, &[("acao", "echo")]))]),
         ),
         case(
-            "F4 R -> O, back home with Origin null (R34, R35)",
+            "F4 R -> O, back home with Origin null (redirect-taint, #preflight-after-a-redirect)",
             hop(
                 &r,
                 &[
@@ -163,15 +163,15 @@ async fn redirects_and_cache_agree_with_chromium() {
             ),
         ),
         case(
-            "F4 R -> O without ACAO is blocked (R35)",
+            "F4 R -> O without ACAO is blocked (preflight-after-a-redirect)",
             hop(&r, &[("s", "307"), ("acao", "*"), ("loc", &hop(&o, &[]))]),
         ),
         case(
-            "F7 the redirect itself fails the CORS check (R29)",
+            "F7 the redirect itself fails the CORS check (cors-check-on-redirects)",
             hop(&r, &[("s", "302"), ("loc", &hop(&r, &[("acao", "*")]))]),
         ),
         case(
-            "F10 R -> R with a mismatched ACAO (R14)",
+            "F10 R -> R with a mismatched ACAO (cors-check)",
             hop(
                 &r,
                 &[
@@ -182,14 +182,14 @@ async fn redirects_and_cache_agree_with_chromium() {
             ),
         ),
         case(
-            "F11 userinfo in Location (R31)",
+            "F11 userinfo in Location (userinfo-in-location)",
             hop(
                 &o,
                 &[("s", "302"), ("loc", &hop(&userinfo_q, &[("acao", "*")]))],
             ),
         ),
         case(
-            "R30 a Location that is not http(s)",
+            "redirect-limit-and-schemes a Location that is not http(s)",
             hop(
                 &r,
                 &[("s", "302"), ("acao", "*"), ("loc", "ftp://127.0.0.1/x")],
@@ -197,7 +197,7 @@ async fn redirects_and_cache_agree_with_chromium() {
         ),
     ];
     cases.push(Case {
-        name: "R32 303 turns POST into GET".into(),
+        name: "redirect-method-rewriting 303 turns POST into GET".into(),
         url: hop(
             &r,
             &[
@@ -211,7 +211,8 @@ async fn redirects_and_cache_agree_with_chromium() {
         repeat: 1,
     });
     cases.push(Case {
-        name: "F12 same-origin redirect, then a new preflight at R (R35)".into(),
+        name: "F12 same-origin redirect, then a new preflight at R (preflight-after-a-redirect)"
+            .into(),
         url: hop(
             &o,
             &[
@@ -227,7 +228,7 @@ async fn redirects_and_cache_agree_with_chromium() {
         repeat: 1,
     });
     cases.push(Case {
-        name: "F12 ... and blocked when that preflight lacks ACAH (R35, R23)".into(),
+        name: "F12 ... and blocked when that preflight lacks ACAH (preflight-after-a-redirect, #request-headers-allowed)".into(),
         url: hop(
             &o,
             &[
@@ -240,7 +241,7 @@ async fn redirects_and_cache_agree_with_chromium() {
         repeat: 1,
     });
     cases.push(Case {
-        name: "F14 a preflight answered with a redirect (R26)".into(),
+        name: "F14 a preflight answered with a redirect (no-redirect-on-a-preflight)".into(),
         url: hop(
             &r,
             &[
@@ -256,7 +257,7 @@ async fn redirects_and_cache_agree_with_chromium() {
         repeat: 1,
     });
     cases.push(Case {
-        name: "E1 a cached preflight is not sent again (R25)".into(),
+        name: "E1 a cached preflight is not sent again (preflight-cache)".into(),
         url: hop(
             &r,
             &[
@@ -271,7 +272,7 @@ async fn redirects_and_cache_agree_with_chromium() {
         repeat: 2,
     });
     cases.push(Case {
-        name: "E2 without max-age the preflight is cached 5 s (R24)".into(),
+        name: "E2 without max-age the preflight is cached 5 s (max-age)".into(),
         url: hop(
             &r,
             &[("acao", "*"), ("pf_acao", "*"), ("pf_acah", "x-print")],
@@ -281,7 +282,7 @@ async fn redirects_and_cache_agree_with_chromium() {
         repeat: 2,
     });
     cases.push(Case {
-        name: "E3 max-age 0 is never reused (R24)".into(),
+        name: "E3 max-age 0 is never reused (max-age)".into(),
         url: hop(
             &r,
             &[
@@ -296,7 +297,7 @@ async fn redirects_and_cache_agree_with_chromium() {
         repeat: 2,
     });
     cases.push(Case {
-        name: "E4 max-age -1 is never reused (R24)".into(),
+        name: "E4 max-age -1 is never reused (max-age)".into(),
         url: hop(
             &r,
             &[

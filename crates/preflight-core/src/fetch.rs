@@ -46,7 +46,7 @@ pub(crate) fn is_token(bytes: &[u8]) -> bool {
     !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
 }
 
-/// R1: a case-insensitive match for `DELETE`, `GET`, `HEAD`, `OPTIONS`, `POST` or
+/// docs/browser-model.md#safelisted-method: a case-insensitive match for `DELETE`, `GET`, `HEAD`, `OPTIONS`, `POST` or
 /// `PUT` is uppercased; any other method is sent as written.
 pub(crate) fn normalize_method(method: &str) -> String {
     const NORMALIZED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
@@ -56,7 +56,7 @@ pub(crate) fn normalize_method(method: &str) -> String {
     }
 }
 
-/// R2: `CONNECT`, `TRACE` and `TRACK`, in any case: fetch() throws on them, and
+/// docs/browser-model.md#forbidden-method: `CONNECT`, `TRACE` and `TRACK`, in any case: fetch() throws on them, and
 /// a policy refuses to allow them.
 ///
 /// ```
@@ -70,7 +70,7 @@ pub fn is_forbidden_method(name: &str) -> bool {
         .any(|f| f.eq_ignore_ascii_case(name))
 }
 
-/// R1: `GET`, `HEAD` and `POST`, compared byte for byte: the methods that need
+/// docs/browser-model.md#safelisted-method: `GET`, `HEAD` and `POST`, compared byte for byte: the methods that need
 /// no preflight.
 ///
 /// ```
@@ -87,7 +87,7 @@ pub(crate) fn is_valid_method(method: &str) -> bool {
     is_token(method.as_bytes())
 }
 
-/// R6, the part that depends on the name alone: the listed names, `proxy-*`
+/// docs/browser-model.md#forbidden-request-header, the part that depends on the name alone: the listed names, `proxy-*`
 /// and `sec-*`. The server side uses it to refuse such names in
 /// `allow_headers` (a script can never send them).
 pub(crate) fn is_forbidden_request_header_name(name: &str) -> bool {
@@ -118,7 +118,7 @@ pub(crate) fn is_forbidden_request_header_name(name: &str) -> bool {
     NAMES.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("sec-")
 }
 
-/// R6: whether fetch() silently drops this header.
+/// docs/browser-model.md#forbidden-request-header: whether fetch() silently drops this header.
 ///
 /// ```
 /// use preflight_core::browser::is_forbidden_request_header;

@@ -1,6 +1,6 @@
 //! The server's parser for `Access-Control-Request-Headers`.
 //!
-//! Tolerant of what browsers and proxies do to the list (R13 says browsers send
+//! Tolerant of what browsers and proxies do to the list (docs/browser-model.md#preflight-request says browsers send
 //! `a,b,c` lower case with no space, but proxies fold, re-case and split lines):
 //! any case, spaces and tabs around items, empty items, several header lines.
 //! Strict about cost: one pass over the bytes, at most

@@ -7,7 +7,8 @@
 //! share one vocabulary of the Fetch standard (tokens, methods, forbidden
 //! header names, header-value bytes), kept in a private module of its own.
 //!
-//! Rules cited as `R1`..`R40` are those of `shared/docs/CORS-RULES.md`.
+//! Rules cited as `docs/browser-model.md#...` are sections of the repository's
+//! browser model, each naming the Fetch standard section it comes from.
 #![forbid(unsafe_code)]
 
 pub mod browser;

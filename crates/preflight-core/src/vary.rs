@@ -1,4 +1,4 @@
-//! Merging `Vary` (R37): add the names an answer depended on to what the
+//! Merging `Vary` (docs/browser-model.md#vary-origin): add the names an answer depended on to what the
 //! response already says, never twice, and never next to `Vary: *`.
 
 use http::header::VARY;

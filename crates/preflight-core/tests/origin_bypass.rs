@@ -1,4 +1,4 @@
-//! Origin bypasses: the probes of CORScanner and Corsy (CORS-RULES.md §3) and
+//! Origin bypasses: the probes of CORScanner and Corsy and
 //! the spellings a browser never sends, against a policy that allows only
 //! `https://example.com`, `https://*.example.com`, `https://foo.com` and
 //! `https://bar.com`. Every probe must be refused twice: as an actual request
@@ -46,7 +46,7 @@ fn fixed_probes() -> Vec<Vec<u8>> {
         "null",
         "https://barfoo.com",
         "https://foo.com.bar.com",
-        // R15: upper case is not how a browser serializes a host.
+        // docs/browser-model.md#origin-serialization: upper case is not how a browser serializes a host.
         "https://EXAMPLE.com",
         "https://Example.com",
         "https://EXAMPLE.COM",
@@ -271,9 +271,12 @@ fn the_listed_origins_are_allowed() {
             let req = CorsRequest::new(&method, &headers);
             match policy.decide(&req, policy.methods()) {
                 Decision::ActualAllowed(a) => {
-                    assert_eq!(a.allow_origin, origin, "R14: the origin is echoed");
+                    assert_eq!(a.allow_origin, origin, "cors-check: the origin is echoed");
                     assert_eq!(a.allow_credentials, credentials);
-                    assert!(a.vary_origin, "R37: a dynamic ACAO varies on Origin");
+                    assert!(
+                        a.vary_origin,
+                        "vary-origin: a dynamic ACAO varies on Origin"
+                    );
                 }
                 other => panic!("actual request from {origin}: {other:?}"),
             }

@@ -16,8 +16,8 @@ use url::Url;
 // --- the origin matcher ---------------------------------------------------------
 
 /// The reference: let the `url` crate parse the origin; only a string that is
-/// already its own serialized origin (R15) can match; then compare scheme,
-/// host and port to each pattern, by the rules of DESIGN.md.
+/// already its own serialized origin (docs/browser-model.md#origin-serialization) can match; then compare scheme,
+/// host and port to each pattern, by the pattern rules of docs/configuration.md.
 fn reference_match(patterns: &[OriginPattern], origin: &[u8]) -> OriginMatch {
     let listed = std::str::from_utf8(origin)
         .ok()
@@ -394,7 +394,7 @@ proptest! {
                 prop_assert!(req.is_preflight());
                 prop_assert!(matched.is_some_and(|m| m != OriginMatch::No));
                 prop_assert_eq!(acao, 1);
-                // R14: never `*` with credentials.
+                // docs/browser-model.md#cors-check: never `*` with credentials.
                 prop_assert!(!(p.allow_credentials && p.allow_origin == "*"));
                 if let Some(h) = &p.allow_headers {
                     prop_assert!(!h.as_bytes().iter().any(u8::is_ascii_uppercase));
@@ -409,7 +409,7 @@ proptest! {
             }
             Decision::PreflightRefused(_) | Decision::ActualDisallowed { .. } => prop_assert_eq!(acao, 0),
         }
-        // R37: Vary never says Origin twice.
+        // docs/browser-model.md#vary-origin: Vary never says Origin twice.
         let origins_in_vary = response
             .get_all(http::header::VARY)
             .iter()

@@ -34,7 +34,7 @@ pub struct Leg {
 }
 
 /// The `actual` part of the JSON object: `exposed_headers` is always there
-/// (DESIGN.md), `null` when the actual response was not checked, `[]` when it
+/// (docs/behaviour.md), `null` when the actual response was not checked, `[]` when it
 /// was blocked.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ActualLeg {
@@ -47,7 +47,7 @@ impl Leg {
     pub fn from_exchange(e: &ReportExchange) -> Leg {
         let mut headers: BTreeMap<String, String> = BTreeMap::new();
         for (k, v) in &e.response_headers {
-            // Several lines of one header are shown combined, as `a, b` (R14).
+            // Several lines of one header are shown combined, as `a, b` (docs/browser-model.md#cors-check).
             headers
                 .entry(k.to_ascii_lowercase())
                 .and_modify(|prev| {

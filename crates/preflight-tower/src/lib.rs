@@ -2,7 +2,7 @@
 //! and axum applications.
 //!
 //! Unlike a layer that treats every `OPTIONS` as a preflight, [`CorsLayer`]
-//! follows DESIGN.md: a preflight is `OPTIONS` with `Origin` and
+//! follows docs/behaviour.md: a preflight is `OPTIONS` with `Origin` and
 //! `Access-Control-Request-Method`; it checks the requested method and headers
 //! and answers `403` when it refuses; it adds the CORS headers to every response
 //! of the inner service whatever its status, replacing the inner service's own

@@ -121,7 +121,7 @@ where
                     Decision::ActualAllowed(_) => CorsOutcome::ACTUAL_ALLOWED,
                     _ => CorsOutcome::actual_refused(Refusal::OriginNotAllowed),
                 };
-                // DESIGN.md: an ordinary OPTIONS goes to the route if it has
+                // docs/behaviour.md: an ordinary OPTIONS goes to the route if it has
                 // OPTIONS, otherwise it gets 204 with Allow.
                 if let Some(route) = &state.route_methods {
                     if req.method() == Method::OPTIONS && !route.contains(&Method::OPTIONS) {

@@ -1,5 +1,5 @@
 //! The layer through the real `Service::call`: scenario tables of request in,
-//! answer out, each row citing the rule or DESIGN.md behaviour it pins.
+//! answer out, each row citing the rule or docs/behaviour.md behaviour it pins.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -115,7 +115,7 @@ async fn scenarios_with_credentials() {
     let layer = CorsLayer::from_config(&config()).unwrap();
     let rows = [
         Row {
-            name: "R14/R18 preflight allowed with credentials echoes the origin",
+            name: "cors-check, #preflight-success preflight allowed with credentials echoes the origin",
             method: "OPTIONS",
             headers: &[
                 ("origin", APP),
@@ -174,7 +174,7 @@ async fn scenarios_with_credentials() {
             },
         },
         Row {
-            name: "R21 method names compare case-sensitively",
+            name: "method-allowed method names compare case-sensitively",
             method: "OPTIONS",
             headers: &[("origin", APP), ("access-control-request-method", "put")],
             route: None,
@@ -188,7 +188,7 @@ async fn scenarios_with_credentials() {
             },
         },
         Row {
-            name: "R23 a header not allowed refuses the preflight",
+            name: "request-headers-allowed a header not allowed refuses the preflight",
             method: "OPTIONS",
             headers: &[
                 ("origin", APP),
@@ -280,7 +280,7 @@ async fn scenarios_with_credentials() {
             },
         },
         Row {
-            name: "R27/R37 actual request: inner ACAO replaced, expose added, Vary merged",
+            name: "exposed-headers, #vary-origin actual request: inner ACAO replaced, expose added, Vary merged",
             method: "GET",
             headers: &[("origin", APP)],
             route: None,
@@ -300,7 +300,7 @@ async fn scenarios_with_credentials() {
             },
         },
         Row {
-            name: "R28 CORS headers on every status, 500 included",
+            name: "actual-response-status CORS headers on every status, 500 included",
             method: "POST",
             headers: &[("origin", APP)],
             route: None,
@@ -331,7 +331,7 @@ async fn scenarios_with_credentials() {
             },
         },
         Row {
-            name: "R37 no Origin: not CORS, but the answer varies on Origin",
+            name: "vary-origin no Origin: not CORS, but the answer varies on Origin",
             method: "GET",
             headers: &[],
             route: None,
@@ -360,7 +360,7 @@ async fn scenarios_wildcard_without_credentials() {
     .unwrap();
     let rows = [
         Row {
-            name: "R14/R37 `*` without credentials: static ACAO, no Vary: Origin",
+            name: "cors-check, #vary-origin `*` without credentials: static ACAO, no Vary: Origin",
             method: "GET",
             headers: &[("origin", "https://anyone.test")],
             route: None,
@@ -378,7 +378,7 @@ async fn scenarios_wildcard_without_credentials() {
             },
         },
         Row {
-            name: "R23 `*` in allow_headers covers x-anything, echoed by name",
+            name: "request-headers-allowed `*` in allow_headers covers x-anything, echoed by name",
             method: "OPTIONS",
             headers: &[
                 ("origin", "https://anyone.test"),
@@ -400,7 +400,7 @@ async fn scenarios_wildcard_without_credentials() {
             outcome: PREFLIGHT_OK,
         },
         Row {
-            name: "R22 `*` never covers Authorization",
+            name: "authorization-must-be-listed `*` never covers Authorization",
             method: "OPTIONS",
             headers: &[
                 ("origin", "https://anyone.test"),

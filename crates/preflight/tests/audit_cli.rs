@@ -1,5 +1,5 @@
 //! `preflight audit` against small local servers with known-bad CORS policies
-//! (CORS-RULES.md §3), a correct one (the real gateway), and no server at all.
+//!, a correct one (the real gateway), and no server at all.
 //!
 //! Each server answers every request with the headers its policy gives for
 //! the request's Origin; the policy also gets the server's own origin, so that

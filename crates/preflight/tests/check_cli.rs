@@ -1,5 +1,5 @@
 //! `preflight check` as a user meets it: the text account, the JSON object of
-//! DESIGN.md, the exit codes, errors, `--send-actual`, redirects, `--help`.
+//! docs/behaviour.md, the exit codes, errors, `--send-actual`, redirects, `--help`.
 //!
 //! Two servers of the test kit (`r` and `p`, two origins), each answering by
 //! the kit's `/makeheader` protocol (`cors/resources/cors-makeheader.py` made
@@ -367,7 +367,11 @@ fn credentials_and_cookie_go_on_the_actual_request_only() {
     let seen = seen("cookie");
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].method, "OPTIONS");
-    assert_eq!(seen[0].header("cookie"), None, "R17: never on a preflight");
+    assert_eq!(
+        seen[0].header("cookie"),
+        None,
+        "credentials: never on a preflight"
+    );
     assert_eq!(seen[1].header("cookie"), Some("sid=1"));
     assert_eq!(seen[1].header("x-custom"), Some("1"));
 }
@@ -409,7 +413,7 @@ fn redirects_are_followed_with_a_cors_check_per_hop() {
         .collect();
     assert_eq!(urls, [start.as_str(), target.as_str()]);
 
-    // The 3xx itself lacks ACAO: blocked there (R29), the target never asked.
+    // The 3xx itself lacks ACAO: blocked there (docs/browser-model.md#cors-check-on-redirects), the target never asked.
     let target = url(&s.p, "redirect-bad-hop", &[("h", ACAO_STAR)]);
     let start = url(
         &s.r,
@@ -439,7 +443,7 @@ fn redirects_are_followed_with_a_cors_check_per_hop() {
     let out = check(&[&start, "--origin", APP, "--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let j = json(&out);
-    // After r -> p the request's origin is `null` (R34), not APP.
+    // After r -> p the request's origin is `null` (docs/browser-model.md#redirect-taint), not APP.
     assert_eq!(j["reason"], "AllowOriginMismatch");
     assert_eq!(j["stage"], "actual");
     let at: Vec<&str> = seen("redirect-bad-end").iter().map(|s| s.server).collect();
@@ -468,7 +472,7 @@ fn help_names_the_exit_codes() {
 }
 
 /// A sandboxed page has the opaque origin: it sends `Origin: null`, and only
-/// `*` or `null` in Access-Control-Allow-Origin lets it read (R14, R15).
+/// `*` or `null` in Access-Control-Allow-Origin lets it read (docs/browser-model.md#cors-check, #origin-serialization).
 #[test]
 fn the_null_origin_of_a_sandboxed_page() {
     let s = servers();

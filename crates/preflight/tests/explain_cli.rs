@@ -1,6 +1,6 @@
 //! `preflight explain` as a user runs it: the real binary against the fixture
-//! `tests/fixtures/explain.toml` (DESIGN.md's example configuration), the
-//! exit codes (0 allowed, 1 blocked, 2 error), the JSON object of DESIGN.md,
+//! `tests/fixtures/explain.toml` (the example configuration of docs/configuration.md), the
+//! exit codes (0 allowed, 1 blocked, 2 error), the JSON object of docs/behaviour.md,
 //! the text account, and fixes that point at the real line of the fixture.
 
 use std::io::ErrorKind;
@@ -265,7 +265,7 @@ fn the_public_route_allows_any_origin_but_not_credentials() {
 #[test]
 fn a_path_without_a_route_gets_404_and_a_fix_to_add_one() {
     let (code, v) = explain_json(&["--origin", APP, "/nowhere/at/all"]);
-    // The gateway's own 404 carries the CORS headers (DESIGN.md): the script
+    // The gateway's own 404 carries the CORS headers (docs/behaviour.md): the script
     // can read it, so the browser does not block; the fix still says what to do.
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["verdict"], "allowed", "{v:#}");

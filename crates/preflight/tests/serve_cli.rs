@@ -254,7 +254,7 @@ fn a_preflight_is_answered_at_the_edge() {
     // Neither reached the upstream (its answer would have come first).
     assert!(upstream.seen().is_empty(), "{:?}", upstream.seen());
 
-    // The access log says why the refused one was refused (DESIGN.md).
+    // The access log says why the refused one was refused (docs/behaviour.md).
     let line = poll("the access log line of the refusal", || {
         gw.log()
             .lines()

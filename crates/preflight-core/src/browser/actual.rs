@@ -1,5 +1,5 @@
-//! The actual response: the CORS check (R14, R28) and what script can read
-//! (R7, R9, R27).
+//! The actual response: the CORS check (docs/browser-model.md#cors-check, #actual-response-status) and what script can read
+//! (docs/browser-model.md#forbidden-response-header-name, #safelisted-response-header-name, #exposed-headers).
 
 use serde::Serialize;
 
@@ -30,12 +30,12 @@ pub struct ActualOk {
     pub exposed_headers: Vec<String>,
     /// Lower-case names present but hidden from script, sorted.
     pub hidden_headers: Vec<String>,
-    /// Advice that does not change the verdict (R37, R38).
+    /// Advice that does not change the verdict (docs/browser-model.md#vary-origin, #wildcard-origin-safety).
     pub notes: Vec<String>,
 }
 
 impl ActualOk {
-    /// R36: redirect mode `manual` and the response is a redirect: the page
+    /// docs/browser-model.md#redirect-modes: redirect mode `manual` and the response is a redirect: the page
     /// gets an `opaqueredirect` response (status 0, no headers).
     pub(crate) fn opaque_redirect() -> ActualOk {
         ActualOk {
@@ -51,7 +51,7 @@ impl ActualOk {
 /// Check the final response to the actual request of `plan` (not a redirect to
 /// follow: see [`follow_redirect`](super::follow_redirect)).
 ///
-/// R28: any status may be shared; only the preflight needs a 2xx.
+/// docs/browser-model.md#actual-response-status: any status may be shared; only the preflight needs a 2xx.
 ///
 /// ```
 /// use preflight_core::browser::{check_actual, plan, BrowserRequest, Profile};
@@ -77,7 +77,7 @@ pub fn check_actual(
 ) -> Result<ActualOk, Blocked> {
     match plan.tainting {
         Tainting::Opaque => {
-            // R10: an opaque filtered response: status 0, no headers, no body.
+            // docs/browser-model.md#no-cors-mode: an opaque filtered response: status 0, no headers, no body.
             let mut hidden: Vec<String> = headers
                 .iter()
                 .map(|(n, _)| n.to_ascii_lowercase())
@@ -105,7 +105,7 @@ pub fn check_actual(
             })
         }
         Tainting::Cors => {
-            // R14 on the final response; R28: whatever its status.
+            // docs/browser-model.md#cors-check on the final response; docs/browser-model.md#actual-response-status: whatever its status.
             cors_check_blocked(
                 headers,
                 plan.serialized_origin(),
@@ -128,10 +128,10 @@ fn advice(headers: &[(String, String)]) -> Vec<String> {
     let mut notes = Vec::new();
     let acao = get_header(headers, "access-control-allow-origin").unwrap_or_default();
     if acao == "*" {
-        // R38.
+        // docs/browser-model.md#wildcard-origin-safety.
         notes.push("`Access-Control-Allow-Origin: *` lets every site read this response: fine for public data, unsafe for a resource protected only by its network location (intranet, IP allow-list).".to_string());
     } else {
-        // R37.
+        // docs/browser-model.md#vary-origin.
         let varies = get_header(headers, "vary").is_some_and(|v| {
             v.split(',')
                 .any(|p| matches!(p.trim(), "*") || p.trim().eq_ignore_ascii_case("origin"))

@@ -1,4 +1,4 @@
-//! The CORS-preflight cache (R25), with an explicit clock.
+//! The CORS-preflight cache (docs/browser-model.md#preflight-cache), with an explicit clock.
 
 use std::time::Duration;
 
@@ -91,7 +91,7 @@ impl PreflightCache {
         self.entries.retain(|e| now < e.expires_at);
     }
 
-    /// R25 "cache entry match": same origin and URL, alive, and either made
+    /// docs/browser-model.md#preflight-cache "cache entry match": same origin and URL, alive, and either made
     /// with credentials or the request has none.
     fn entry_match(e: &CacheEntry, plan: &RequestPlan, now: Duration) -> bool {
         e.origin == plan.serialized_origin()
@@ -101,7 +101,7 @@ impl PreflightCache {
     }
 
     /// A `*` entry is a wildcard only for a request without credentials: with
-    /// credentials the preflight check read `*` literally (R21, R23), and the
+    /// credentials the preflight check read `*` literally (docs/browser-model.md#method-allowed, #request-headers-allowed), and the
     /// cache keeps that meaning (the standard's cache text would let a `*`
     /// stored from a credentialed preflight match anything; Chromium does not).
     fn method_match(&self, e: &CacheEntry, plan: &RequestPlan) -> bool {
@@ -117,7 +117,7 @@ impl PreflightCache {
                 h.eq_ignore_ascii_case(name)
                     || (h == "*"
                         && !plan.include_credentials()
-                        // R25: `*` never matches Authorization (Chromium: it still does).
+                        // docs/browser-model.md#preflight-cache: `*` never matches Authorization (Chromium: it still does).
                         && (!name.eq_ignore_ascii_case("authorization")
                             || self.profile.wildcard_covers_authorization()))
             }
@@ -126,8 +126,8 @@ impl PreflightCache {
     }
 
     /// Whether cached preflight results cover `plan` at `now`, so that no
-    /// preflight is sent (R12): the method (unless safelisted and not forced)
-    /// and every unsafe header name (R5) have a matching live entry.
+    /// preflight is sent (docs/browser-model.md#when-a-preflight-is-sent): the method (unless safelisted and not forced)
+    /// and every unsafe header name (docs/browser-model.md#unsafe-request-header-names) have a matching live entry.
     pub fn covers(&self, plan: &RequestPlan, now: Duration) -> bool {
         if !plan.needs_preflight {
             return true;
@@ -146,7 +146,7 @@ impl PreflightCache {
                 .all(|name| live().any(|e| self.header_match(e, plan, name)))
     }
 
-    /// Record a successful preflight for `plan` at `now` (R25): one entry per
+    /// Record a successful preflight for `plan` at `now` (docs/browser-model.md#preflight-cache): one entry per
     /// allowed method and header name, refreshed when it already exists.
     pub fn store(&mut self, plan: &RequestPlan, ok: &PreflightOk, now: Duration) {
         self.purge_expired(now);
@@ -182,7 +182,7 @@ impl PreflightCache {
         self.purge_expired(now);
     }
 
-    /// R25: a preflighted fetch ended in a network error: forget everything
+    /// docs/browser-model.md#preflight-cache: a preflighted fetch ended in a network error: forget everything
     /// cached for its origin and URL.
     pub fn clear(&mut self, plan: &RequestPlan) {
         self.entries

@@ -1,4 +1,4 @@
-//! The CORS check (R14) and the response-header exposure rules (R7, R9, R27).
+//! The CORS check (docs/browser-model.md#cors-check) and the response-header exposure rules (docs/browser-model.md#forbidden-response-header-name, #safelisted-response-header-name, #exposed-headers).
 
 use serde::Serialize;
 
@@ -8,10 +8,10 @@ use super::headers::{
     is_forbidden_response_header_name, HeaderList,
 };
 
-/// R14: the CORS check on a response, with Chromium's reason on failure.
+/// docs/browser-model.md#cors-check: the CORS check on a response, with Chromium's reason on failure.
 ///
 /// `request_origin` is the byte-serialized request origin (`null` when the
-/// origin is opaque or the request is redirect-tainted, R15/R34); `include` is
+/// origin is opaque or the request is redirect-tainted, docs/browser-model.md#origin-serialization, #redirect-taint); `include` is
 /// whether the credentials mode is `include`.
 ///
 /// Chromium's decision order (services/network/public/cpp/cors/cors.cc): `*`
@@ -36,19 +36,19 @@ pub fn cors_check(
     request_origin: &str,
     include: bool,
 ) -> Result<(), CorsError> {
-    // R14 step 1: several lines combine into `a, b`, which never matches.
+    // docs/browser-model.md#cors-check step 1: several lines combine into `a, b`, which never matches.
     let acao = get_header(headers, "access-control-allow-origin");
     match acao.as_deref() {
-        // R14 step 3.
+        // docs/browser-model.md#cors-check step 3.
         Some("*") if !include => return Ok(()),
         Some("*") => return Err(CorsError::WildcardOriginNotAllowed),
-        // R14 step 2: absent is not the string `null`.
+        // docs/browser-model.md#cors-check step 2: absent is not the string `null`.
         None => return Err(CorsError::MissingAllowOriginHeader),
-        // R14 step 4: byte-equal with the serialized origin.
+        // docs/browser-model.md#cors-check step 4: byte-equal with the serialized origin.
         Some(value) if value != request_origin => return Err(classify_mismatch(value)),
         Some(_) => {}
     }
-    // R14 steps 5–6: with credentials, exactly `true`, case-sensitive.
+    // docs/browser-model.md#cors-check steps 5–6: with credentials, exactly `true`, case-sensitive.
     if include && get_header(headers, "access-control-allow-credentials").as_deref() != Some("true")
     {
         return Err(CorsError::InvalidAllowCredentials);
@@ -148,14 +148,14 @@ pub(crate) struct Exposure {
     pub(crate) hidden: Vec<String>,
 }
 
-/// R9/R27/R7: the headers of a CORS response that script can read.
+/// docs/browser-model.md#safelisted-response-header-name, #exposed-headers, #forbidden-response-header-name: the headers of a CORS response that script can read.
 pub(crate) fn cors_exposed_headers(headers: &[(String, String)], include: bool) -> Exposure {
     let listed = match extract_header_list(headers, "access-control-expose-headers") {
         HeaderList::Values(v) => v,
-        // R27: a list that fails to parse exposes nothing extra.
+        // docs/browser-model.md#exposed-headers: a list that fails to parse exposes nothing extra.
         HeaderList::Absent | HeaderList::Invalid { .. } => Vec::new(),
     };
-    // R27: `*` exposes every name, but only without credentials; with them it is
+    // docs/browser-model.md#exposed-headers: `*` exposes every name, but only without credentials; with them it is
     // the literal name `*`.
     let exposed_list: Vec<String> = if !include && listed.iter().any(|n| n == "*") {
         headers.iter().map(|(n, _)| n.clone()).collect()
@@ -168,7 +168,7 @@ pub(crate) fn cors_exposed_headers(headers: &[(String, String)], include: bool) 
 }
 
 /// The headers of a same-origin (basic) response that script can read: all but
-/// `Set-Cookie` and `Set-Cookie2` (R7).
+/// `Set-Cookie` and `Set-Cookie2` (docs/browser-model.md#forbidden-response-header-name).
 pub(crate) fn basic_exposed_headers(headers: &[(String, String)]) -> Exposure {
     split_names(headers, |name| !is_forbidden_response_header_name(name))
 }

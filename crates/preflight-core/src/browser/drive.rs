@@ -34,7 +34,7 @@ where
     fetch(req, profile, None, transport).await
 }
 
-/// The one fetch loop, with a preflight cache when one is given (R25):
+/// The one fetch loop, with a preflight cache when one is given (docs/browser-model.md#preflight-cache):
 /// [`drive`] runs it without, [`simulate`](super::simulate) with.
 pub(crate) async fn fetch<T, Fut, E>(
     req: &BrowserRequest,
@@ -161,7 +161,7 @@ where
             note: None,
         });
         if outcome.is_blocked() && current.needs_preflight {
-            // R25: a preflighted fetch that fails forgets its cached preflights.
+            // docs/browser-model.md#preflight-cache: a preflighted fetch that fails forgets its cached preflights.
             if let Some((c, _)) = &mut cache {
                 c.clear(&current);
             }

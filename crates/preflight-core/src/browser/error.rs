@@ -183,13 +183,13 @@ pub enum NetError {
     /// fetch() throws a `TypeError` before anything is sent (forbidden method,
     /// invalid header, URL with credentials, no-cors with an unsafe method).
     TypeError,
-    /// R30: more than 20 redirects.
+    /// docs/browser-model.md#redirect-limit-and-schemes: more than 20 redirects.
     TooManyRedirects,
-    /// R30: a `Location` whose scheme is not http or https.
+    /// docs/browser-model.md#redirect-limit-and-schemes: a `Location` whose scheme is not http or https.
     UnsafeRedirect,
     /// A `Location` that is not a URL, or more than one `Location`.
     InvalidRedirect,
-    /// R36: redirect mode `error` and the response is a redirect.
+    /// docs/browser-model.md#redirect-modes: redirect mode `error` and the response is a redirect.
     RedirectModeError,
 }
 

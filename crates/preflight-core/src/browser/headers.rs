@@ -1,5 +1,6 @@
-//! Header rules (§"Headers"): safelisted and forbidden request headers (R3–R6,
-//! R8, R10), response-header names (R7, R9), and header-list values (R19).
+//! Header rules (Fetch, "Headers"; docs/browser-model.md#classification):
+//! safelisted and forbidden request headers, response-header names, and
+//! header-list values (#parsing-the-allow-lists).
 
 use std::cmp::Ordering;
 
@@ -10,7 +11,7 @@ use crate::fetch::{
     trim_http_whitespace,
 };
 
-/// R4: a CORS-unsafe request-header byte.
+/// docs/browser-model.md#unsafe-request-header-byte: a CORS-unsafe request-header byte.
 pub(crate) fn is_cors_unsafe_request_header_byte(b: u8) -> bool {
     (b < 0x20 && b != b'\t')
         || matches!(
@@ -31,7 +32,7 @@ pub(crate) fn is_cors_unsafe_request_header_byte(b: u8) -> bool {
         )
 }
 
-/// R3: whether (name, value) is a CORS-safelisted request-header under `profile`.
+/// docs/browser-model.md#safelisted-request-header: whether (name, value) is a CORS-safelisted request-header under `profile`.
 ///
 /// ```
 /// use preflight_core::browser::{is_cors_safelisted_request_header, Profile};
@@ -49,7 +50,7 @@ pub fn is_cors_safelisted_request_header(name: &str, value: &str, profile: Profi
 }
 
 fn safelisted_bytes(name: &str, value: &[u8], profile: Profile) -> bool {
-    // R3: a value over 128 bytes is never safelisted, whatever the name.
+    // docs/browser-model.md#safelisted-request-header: a value over 128 bytes is never safelisted, whatever the name.
     if value.len() > 128 {
         return false;
     }
@@ -68,7 +69,7 @@ fn safelisted_bytes(name: &str, value: &[u8], profile: Profile) -> bool {
                     )
                 })
         }
-        // R3: a single range with a start, no whitespace.
+        // docs/browser-model.md#safelisted-request-header: a single range with a start, no whitespace.
         "range" => matches!(parse_range_bytes(value, false), Some((Some(_), _))),
         other if profile.safelists_client_hints() => chromium_extra_safelisted(other, value),
         _ => false,
@@ -76,8 +77,8 @@ fn safelisted_bytes(name: &str, value: &[u8], profile: Profile) -> bool {
 }
 
 /// Chromium's extra safelist (services/network/public/cpp/cors/cors.cc,
-/// CORS-RULES.md §4): `Intervention` and the client hints. The `Sec-CH-*` names
-/// are safelisted too, but they are forbidden request headers (R6), so script
+/// docs/browser-model.md#browser-profiles): `Intervention` and the client hints. The `Sec-CH-*` names
+/// are safelisted too, but they are forbidden request headers (docs/browser-model.md#forbidden-request-header), so script
 /// can never set them.
 fn chromium_extra_safelisted(lower_name: &str, value: &[u8]) -> bool {
     match lower_name {
@@ -194,12 +195,12 @@ fn cmp_decimal(a: &[u8], b: &[u8]) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(&b))
 }
 
-/// R8: the CORS non-wildcard request-header names (`Authorization`).
+/// docs/browser-model.md#non-wildcard-request-header-name: the CORS non-wildcard request-header names (`Authorization`).
 pub(crate) fn is_cors_non_wildcard_request_header_name(name: &str) -> bool {
     name.eq_ignore_ascii_case("authorization")
 }
 
-/// R10: a no-CORS-safelisted request-header (what a `no-cors` request may carry).
+/// docs/browser-model.md#no-cors-mode: a no-CORS-safelisted request-header (what a `no-cors` request may carry).
 pub(crate) fn is_no_cors_safelisted_request_header(name: &str, value: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     matches!(
@@ -208,7 +209,7 @@ pub(crate) fn is_no_cors_safelisted_request_header(name: &str, value: &str) -> b
     ) && is_cors_safelisted_request_header(&lower, value, Profile::Spec)
 }
 
-/// R5: the CORS-unsafe request-header names of a header list: sorted, lower
+/// docs/browser-model.md#unsafe-request-header-names: the CORS-unsafe request-header names of a header list: sorted, lower
 /// case, without duplicates. When the safelisted values add up to more than
 /// 1024 bytes, the safelisted names count as unsafe too.
 ///
@@ -249,12 +250,12 @@ pub fn cors_unsafe_request_header_names(
     unsafe_names
 }
 
-/// R7: `Set-Cookie` and `Set-Cookie2`, never exposed to script.
+/// docs/browser-model.md#forbidden-response-header-name: `Set-Cookie` and `Set-Cookie2`, never exposed to script.
 pub(crate) fn is_forbidden_response_header_name(name: &str) -> bool {
     name.eq_ignore_ascii_case("set-cookie") || name.eq_ignore_ascii_case("set-cookie2")
 }
 
-/// R9: a CORS-safelisted response-header name, given the names the server
+/// docs/browser-model.md#safelisted-response-header-name: a CORS-safelisted response-header name, given the names the server
 /// listed in `Access-Control-Expose-Headers`.
 pub fn is_cors_safelisted_response_header_name(name: &str, exposed: &[String]) -> bool {
     const SAFELISTED: [&str; 7] = [
@@ -286,7 +287,7 @@ pub(crate) fn get_header(headers: &[(String, String)], name: &str) -> Option<Str
     }))
 }
 
-/// The result of "extract header list values" on a list-valued header (R19).
+/// The result of "extract header list values" on a list-valued header (docs/browser-model.md#parsing-the-allow-lists).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum HeaderList {
     /// The header is not in the response.
@@ -300,7 +301,7 @@ pub(crate) enum HeaderList {
     Values(Vec<String>),
 }
 
-/// R19: extract the values of a `#token` list header (`Access-Control-Allow-Methods`,
+/// docs/browser-model.md#parsing-the-allow-lists: extract the values of a `#token` list header (`Access-Control-Allow-Methods`,
 /// `-Allow-Headers`, `-Expose-Headers`). Several header lines form one list.
 pub(crate) fn extract_header_list(headers: &[(String, String)], name: &str) -> HeaderList {
     let Some(combined) = get_header(headers, name) else {

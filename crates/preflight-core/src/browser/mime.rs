@@ -1,5 +1,5 @@
 //! The strict "parse a MIME type" algorithm of the MIME Sniffing standard (§4.4),
-//! used by R3 to decide whether a `Content-Type` is safelisted.
+//! used by docs/browser-model.md#safelisted-request-header to decide whether a `Content-Type` is safelisted.
 
 use serde::Serialize;
 

@@ -12,9 +12,10 @@
 //! A refusal is a [`Blocked`] verdict carrying Chromium's reason name exactly as
 //! DevTools shows it ([`CorsError::name`]), the [`Stage`], a one-line message and
 //! a fix. Two [`Profile`]s: Chromium as shipped (the default) and the Fetch
-//! standard as written; they differ where `CORS-RULES.md` §4 says.
+//! standard as written; they differ where docs/browser-model.md#browser-profiles says.
 //!
-//! Rules `R1`..`R38` are those of `shared/docs/CORS-RULES.md`.
+//! Rules cited as `docs/browser-model.md#...` are sections of the browser
+//! model, each naming the Fetch standard section it comes from.
 //!
 //! ```
 //! use preflight_core::browser::{check_actual, evaluate_preflight, plan, BrowserRequest, Profile};

@@ -17,13 +17,13 @@ use crate::fetch::{
 };
 use crate::origin::Origin;
 
-/// Why a preflight is needed (R12).
+/// Why a preflight is needed (docs/browser-model.md#when-a-preflight-is-sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum PreflightReason {
     /// The method is not `GET`, `HEAD` or `POST`.
     MethodNotSafelisted { method: String },
-    /// These header names are not safelisted (R5).
+    /// These header names are not safelisted (docs/browser-model.md#unsafe-request-header-names).
     UnsafeHeaders { names: Vec<String> },
     /// The use-CORS-preflight flag is set.
     Forced,
@@ -41,12 +41,12 @@ pub struct RequestPlan {
     /// The current URL (changes on redirects).
     #[serde(serialize_with = "ser_url")]
     pub url: Url,
-    /// Normalized (R1), possibly rewritten by a redirect (R32).
+    /// Normalized (docs/browser-model.md#safelisted-method), possibly rewritten by a redirect (docs/browser-model.md#redirect-method-rewriting).
     pub method: String,
-    /// The author headers that are sent: forbidden ones dropped (R6), values
+    /// The author headers that are sent: forbidden ones dropped (docs/browser-model.md#forbidden-request-header), values
     /// trimmed of leading and trailing whitespace.
     pub headers: Vec<(String, String)>,
-    /// Names fetch() dropped silently (R6; R10 in no-cors mode).
+    /// Names fetch() dropped silently (docs/browser-model.md#forbidden-request-header; docs/browser-model.md#no-cors-mode in no-cors mode).
     pub dropped_headers: Vec<String>,
     pub credentials: CredentialsMode,
     pub mode: RequestMode,
@@ -55,26 +55,26 @@ pub struct RequestPlan {
     /// The request's current URL is not same-origin with the page.
     pub cross_origin: bool,
     pub tainting: Tainting,
-    /// R34: a redirect went through a third origin; `Origin: null` from now on.
+    /// docs/browser-model.md#redirect-taint: a redirect went through a third origin; `Origin: null` from now on.
     pub tainted_origin: bool,
     pub redirect_count: u32,
-    /// R5: sorted, lower case, de-duplicated.
+    /// docs/browser-model.md#unsafe-request-header-names: sorted, lower case, de-duplicated.
     pub unsafe_headers: Vec<String>,
-    /// R12, before consulting a preflight cache.
+    /// docs/browser-model.md#when-a-preflight-is-sent, before consulting a preflight cache.
     pub needs_preflight: bool,
     pub preflight_reasons: Vec<PreflightReason>,
-    /// R13: the preflight's headers in the order the browser sends them; empty
+    /// docs/browser-model.md#preflight-request: the preflight's headers in the order the browser sends them; empty
     /// when no preflight is needed.
     pub preflight_headers: Vec<(String, String)>,
-    /// R16: the `Origin` header of the actual request, when one is sent.
+    /// docs/browser-model.md#origin-header: the `Origin` header of the actual request, when one is sent.
     pub origin_header: Option<String>,
-    /// R17: whether cookies and HTTP authentication go with the actual request.
+    /// docs/browser-model.md#credentials: whether cookies and HTTP authentication go with the actual request.
     pub credentials_sent: bool,
 }
 
 impl RequestPlan {
-    /// The byte-serialized request origin (R15): `null` for an opaque origin or
-    /// a redirect-tainted request (R34).
+    /// The byte-serialized request origin (docs/browser-model.md#origin-serialization): `null` for an opaque origin or
+    /// a redirect-tainted request (docs/browser-model.md#redirect-taint).
     pub fn serialized_origin(&self) -> &str {
         if self.tainted_origin {
             "null"
@@ -139,7 +139,7 @@ fn type_error(message: String, fix: &str) -> Blocked {
 /// assert_eq!(p.preflight_headers[2], ("Access-Control-Request-Headers".into(), "content-type".into()));
 /// ```
 pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Blocked> {
-    // R1, R2.
+    // docs/browser-model.md#safelisted-method, #forbidden-method.
     if !is_valid_method(&req.method) {
         return Err(type_error(
             format!(
@@ -152,7 +152,7 @@ pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Block
     if is_forbidden_method(&req.method) {
         return Err(type_error(
             format!(
-                "`{}` is a forbidden method (R2): fetch() throws a TypeError.",
+                "`{}` is a forbidden method (forbidden-method): fetch() throws a TypeError.",
                 req.method
             ),
             "Browsers never send CONNECT, TRACE or TRACK; use another method.",
@@ -166,7 +166,7 @@ pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Block
         ));
     }
     if req.mode == RequestMode::NoCors {
-        // R10.
+        // docs/browser-model.md#no-cors-mode.
         if !is_cors_safelisted_method(&method) {
             return Err(type_error(
                 format!("A no-cors request may only use GET, HEAD or POST, not `{method}`."),
@@ -177,7 +177,7 @@ pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Block
             return Err(Blocked::new(
                 CorsError::NoCorsRedirectModeNotFollow,
                 Stage::Request,
-                "A no-cors request must follow redirects (R10).",
+                "A no-cors request must follow redirects (no-cors-mode).",
                 "Use redirect mode `follow`, or mode `cors`.",
             ));
         }
@@ -205,13 +205,13 @@ pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Block
                 "Remove control characters from the header value.",
             ));
         }
-        // R6: dropped silently.
+        // docs/browser-model.md#forbidden-request-header: dropped silently.
         if is_forbidden_request_header(name, &value) {
             dropped.push(name.clone());
             continue;
         }
         if req.mode == RequestMode::NoCors {
-            // R10: the `request-no-cors` guard checks the combined value.
+            // docs/browser-model.md#no-cors-mode: the `request-no-cors` guard checks the combined value.
             let combined = headers
                 .iter()
                 .filter(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -245,12 +245,12 @@ pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Block
     })
 }
 
-/// Main fetch for one hop: tainting, preflight need (R12) and shape (R13),
-/// Origin (R16) and credentials (R17).
+/// Main fetch for one hop: tainting, preflight need (docs/browser-model.md#when-a-preflight-is-sent) and shape (docs/browser-model.md#preflight-request),
+/// Origin (docs/browser-model.md#origin-header) and credentials (docs/browser-model.md#credentials).
 pub(crate) fn build_plan(hop: Hop) -> Result<RequestPlan, Blocked> {
     let cross_origin = !hop.origin.same_origin(&Origin::of_url(&hop.url));
     // Main fetch: same-origin with basic tainting stays basic; cross-origin (or
-    // once tainted) a cors request is cors for good (R35), no-cors is opaque.
+    // once tainted) a cors request is cors for good (docs/browser-model.md#preflight-after-a-redirect), no-cors is opaque.
     let tainting = if !cross_origin && hop.tainting == Tainting::Basic {
         Tainting::Basic
     } else {
@@ -309,11 +309,11 @@ pub(crate) fn build_plan(hop: Hop) -> Result<RequestPlan, Blocked> {
     } else {
         hop.origin.serialize().to_string()
     };
-    // R16: always with the CORS flag; otherwise on methods other than GET/HEAD
+    // docs/browser-model.md#origin-header: always with the CORS flag; otherwise on methods other than GET/HEAD
     // (the referrer policy may turn it into `null`; not modelled).
     let origin_header = (cors_flag || !matches!(hop.method.as_str(), "GET" | "HEAD"))
         .then(|| serialized_origin.clone());
-    // R17.
+    // docs/browser-model.md#credentials.
     let credentials_sent = match hop.credentials {
         CredentialsMode::Include => true,
         CredentialsMode::SameOrigin => tainting == Tainting::Basic,
@@ -348,9 +348,9 @@ pub(crate) fn build_plan(hop: Hop) -> Result<RequestPlan, Blocked> {
     Ok(plan)
 }
 
-/// R13: the headers of the preflight request, in the order Chromium sends them
+/// docs/browser-model.md#preflight-request: the headers of the preflight request, in the order Chromium sends them
 /// (preflight_controller.cc): `Accept: */*`, `Access-Control-Request-Method`,
-/// `Access-Control-Request-Headers` (only when R5 gives names; joined with `,`
+/// `Access-Control-Request-Headers` (only when docs/browser-model.md#unsafe-request-header-names gives names; joined with `,`
 /// and no space), `Origin`, the page's own `User-Agent` when it set one, and,
 /// for Chromium, `Sec-Fetch-Mode: cors`. The network stack adds `Host`,
 /// `Connection`, `User-Agent` and the like; they are not listed. No cookies:

@@ -1,5 +1,5 @@
-//! The CORS-preflight fetch: the evaluation of the response (R18–R24, R26).
-//! The request's shape (R13) is part of the plan.
+//! The CORS-preflight fetch: the evaluation of the response (docs/browser-model.md#the-preflight-response).
+//! The request's shape (docs/browser-model.md#preflight-request) is part of the plan.
 
 use serde::Serialize;
 
@@ -29,7 +29,7 @@ pub enum MaxAgeSource {
     Capped,
 }
 
-/// The effective preflight-cache lifetime (R24).
+/// The effective preflight-cache lifetime (docs/browser-model.md#max-age).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct MaxAge {
     pub seconds: u64,
@@ -38,7 +38,7 @@ pub struct MaxAge {
 
 const DEFAULT_MAX_AGE: u64 = 5;
 
-/// R24: parse `Access-Control-Max-Age` (already combined and trimmed).
+/// docs/browser-model.md#max-age: parse `Access-Control-Max-Age` (already combined and trimmed).
 ///
 /// Missing or invalid: 5 s. Negative: 0, no caching; Chromium, Firefox and
 /// Safari all refuse to cache it and WPT (`cors/preflight-cache.htm`, case E4)
@@ -99,17 +99,17 @@ pub(crate) fn parse_max_age(value: Option<&str>, profile: Profile) -> MaxAge {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PreflightOk {
     pub status: u16,
-    /// `Access-Control-Allow-Methods` as parsed (R19), or `[method]` under R20.
+    /// `Access-Control-Allow-Methods` as parsed (docs/browser-model.md#parsing-the-allow-lists), or `[method]` under docs/browser-model.md#missing-allow-methods.
     pub allow_methods: Vec<String>,
-    /// `Access-Control-Allow-Headers` as parsed (R19).
+    /// `Access-Control-Allow-Headers` as parsed (docs/browser-model.md#parsing-the-allow-lists).
     pub allow_headers: Vec<String>,
-    /// How long the browser may reuse this answer (R24).
+    /// How long the browser may reuse this answer (docs/browser-model.md#max-age).
     pub max_age: MaxAge,
     /// Things that pass today but deserve a change.
     pub warnings: Vec<String>,
 }
 
-/// Evaluate the response to the preflight of `plan` (R18–R24, R26).
+/// Evaluate the response to the preflight of `plan` (docs/browser-model.md#the-preflight-response).
 ///
 /// `headers` are the response's (name, value) pairs, in order, repeated names
 /// allowed; see [`header_pairs`](super::header_pairs) for an `http::HeaderMap`.
@@ -150,7 +150,7 @@ pub fn evaluate_preflight(
     let profile = plan.profile;
     let include = plan.include_credentials();
 
-    // R26: a preflight never follows a redirect. Chromium's preflight loader
+    // docs/browser-model.md#no-redirect-on-a-preflight: a preflight never follows a redirect. Chromium's preflight loader
     // fails on the redirect itself, before any CORS check.
     if is_redirect_status(status) {
         if let Some(location) = get_header(headers, "location").filter(|l| !l.is_empty()) {
@@ -163,10 +163,10 @@ pub fn evaluate_preflight(
         }
     }
 
-    // R18: the CORS check with the actual request's credentials mode.
+    // docs/browser-model.md#preflight-success: the CORS check with the actual request's credentials mode.
     cors_check_blocked(headers, plan.serialized_origin(), include, stage)?;
 
-    // R18: an ok status.
+    // docs/browser-model.md#preflight-success: an ok status.
     if !(200..=299).contains(&status) {
         return Err(Blocked::new(
             CorsError::PreflightInvalidStatus,
@@ -176,7 +176,7 @@ pub fn evaluate_preflight(
         ));
     }
 
-    // R19: parse failures are network errors.
+    // docs/browser-model.md#parsing-the-allow-lists: parse failures are network errors.
     let mut allow_methods = match extract_header_list(headers, "access-control-allow-methods") {
         HeaderList::Invalid { bad_member } => {
             return Err(Blocked::new(
@@ -202,7 +202,7 @@ pub fn evaluate_preflight(
         HeaderList::Values(v) => v,
     };
 
-    // R20.
+    // docs/browser-model.md#missing-allow-methods.
     if allow_methods.is_none()
         && plan.force_preflight
         && profile.missing_allow_methods_allows_forced_method()
@@ -211,7 +211,7 @@ pub fn evaluate_preflight(
     }
     let allow_methods = allow_methods.unwrap_or_default();
 
-    // R21: byte-case-sensitive; `*` only without credentials.
+    // docs/browser-model.md#method-allowed: byte-case-sensitive; `*` only without credentials.
     let method = &plan.method;
     let method_allowed = allow_methods.iter().any(|m| m == method)
         || is_cors_safelisted_method(method)
@@ -220,7 +220,7 @@ pub fn evaluate_preflight(
         return Err(method_disallowed(plan, headers, &allow_methods));
     }
 
-    // R22, R23.
+    // docs/browser-model.md#authorization-must-be-listed, #request-headers-allowed.
     let mut warnings = Vec::new();
     let listed = |name: &str| allow_headers.iter().any(|h| h.eq_ignore_ascii_case(name));
     let wildcard = !include && allow_headers.iter().any(|h| h == "*");
@@ -247,7 +247,7 @@ pub fn evaluate_preflight(
         return Err(header_disallowed(plan, headers, &allow_headers, &missing));
     }
 
-    // R24.
+    // docs/browser-model.md#max-age.
     let max_age = parse_max_age(
         get_header(headers, "access-control-max-age").as_deref(),
         profile,

@@ -1,5 +1,5 @@
 //! Which browser to imitate: the Fetch standard as written, or Chromium as shipped
-//! (CORS-RULES.md §4).
+//! (docs/browser-model.md#browser-profiles).
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,7 +24,7 @@ pub enum Profile {
 }
 
 impl Profile {
-    /// The longest time, in seconds, a preflight result is reused (R24).
+    /// The longest time, in seconds, a preflight result is reused (docs/browser-model.md#max-age).
     ///
     /// Chromium: 7200 s (`kMaxTimeout`, preflight_result.cc). Spec: the standard
     /// leaves the cap to the user agent; we use 86400 s, the largest cap a shipping
@@ -39,7 +39,7 @@ impl Profile {
     }
 
     /// Whether `Access-Control-Allow-Headers: *` also covers `Authorization` on a
-    /// request without credentials (R22). The standard says no; Chromium (and
+    /// request without credentials (docs/browser-model.md#authorization-must-be-listed). The standard says no; Chromium (and
     /// Firefox and Safari) still say yes, with a deprecation warning
     /// (`CorsNonWildcardRequestHeadersSupport` is off by default; whatwg/fetch#1919).
     pub fn wildcard_covers_authorization(self) -> bool {
@@ -53,7 +53,7 @@ impl Profile {
     }
 
     /// Whether a missing `Access-Control-Allow-Methods` counts as allowing the
-    /// request's own method when the preflight was forced (R20). Chromium keeps
+    /// request's own method when the preflight was forced (docs/browser-model.md#missing-allow-methods). Chromium keeps
     /// an empty method list instead.
     pub fn missing_allow_methods_allows_forced_method(self) -> bool {
         matches!(self, Profile::Spec)

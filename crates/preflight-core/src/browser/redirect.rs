@@ -1,4 +1,4 @@
-//! HTTP-redirect fetch (R29–R36): what a 3xx does to the request.
+//! HTTP-redirect fetch (docs/browser-model.md#redirects): what a 3xx does to the request.
 
 use serde::Serialize;
 use url::Url;
@@ -9,7 +9,7 @@ use super::plan::{build_plan, Hop, RequestPlan};
 use super::request::{ser_url, RedirectMode, RequestMode, Tainting};
 use crate::origin::Origin;
 
-/// R30: the most redirects a fetch follows.
+/// docs/browser-model.md#redirect-limit-and-schemes: the most redirects a fetch follows.
 pub const MAX_REDIRECTS: u32 = 20;
 
 /// What a response does to the fetch, seen as a possible redirect.
@@ -20,7 +20,7 @@ pub enum RedirectOutcome {
     /// response is the final response; check it with
     /// [`check_actual`](super::check_actual).
     NotARedirect,
-    /// R36: redirect mode `manual`: the page gets an `opaqueredirect` response.
+    /// docs/browser-model.md#redirect-modes: redirect mode `manual`: the page gets an `opaqueredirect` response.
     OpaqueRedirect,
     /// The browser follows the redirect.
     Follow(Box<RedirectHop>),
@@ -32,16 +32,16 @@ pub struct RedirectHop {
     /// The URL the browser requests next.
     #[serde(serialize_with = "ser_url")]
     pub location: Url,
-    /// The request at the new URL, planned again (R35): method, headers, taint,
+    /// The request at the new URL, planned again (docs/browser-model.md#preflight-after-a-redirect): method, headers, taint,
     /// whether it needs a (new) preflight.
     pub next: RequestPlan,
-    /// R32: the method became `GET` and the body was dropped.
+    /// docs/browser-model.md#redirect-method-rewriting: the method became `GET` and the body was dropped.
     pub method_rewritten: bool,
-    /// Header names removed on this hop (R32 body headers, R33 `Authorization`).
+    /// Header names removed on this hop (docs/browser-model.md#redirect-method-rewriting body headers, docs/browser-model.md#redirect-drops-authorization `Authorization`).
     pub removed_headers: Vec<String>,
-    /// R34: the request is redirect-tainted; `Origin: null` from now on.
+    /// docs/browser-model.md#redirect-taint: the request is redirect-tainted; `Origin: null` from now on.
     pub origin_null: bool,
-    /// R35: the next URL needs a preflight (before consulting a cache).
+    /// docs/browser-model.md#preflight-after-a-redirect: the next URL needs a preflight (before consulting a cache).
     pub needs_preflight: bool,
 }
 
@@ -80,7 +80,7 @@ pub fn follow_redirect(
     if !is_redirect_status(status) {
         return Ok(RedirectOutcome::NotARedirect);
     }
-    // R29: with CORS tainting, the 3xx itself must pass the CORS check.
+    // docs/browser-model.md#cors-check-on-redirects: with CORS tainting, the 3xx itself must pass the CORS check.
     if plan.tainting == Tainting::Cors {
         cors_check_blocked(
             headers,
@@ -89,7 +89,7 @@ pub fn follow_redirect(
             Stage::Actual,
         )?;
     }
-    // R36.
+    // docs/browser-model.md#redirect-modes.
     match plan.redirect {
         RedirectMode::Error => {
             return Err(net_error(
@@ -131,7 +131,7 @@ pub fn follow_redirect(
     if next_url.fragment().is_none() {
         next_url.set_fragment(plan.url.fragment());
     }
-    // R30. Chromium names this refusal for a CORS request `CorsDisabledScheme`
+    // docs/browser-model.md#redirect-limit-and-schemes. Chromium names this refusal for a CORS request `CorsDisabledScheme`
     // (the browser suite shows it for a redirect to ftp:).
     if !matches!(next_url.scheme(), "http" | "https") && plan.mode == RequestMode::Cors {
         return Err(Blocked::new(
@@ -156,7 +156,7 @@ pub fn follow_redirect(
         ));
     }
 
-    // R31.
+    // docs/browser-model.md#userinfo-in-location.
     let next_origin = Origin::of_url(&next_url);
     let has_userinfo = !next_url.username().is_empty() || next_url.password().is_some();
     if has_userinfo
@@ -171,7 +171,7 @@ pub fn follow_redirect(
         ));
     }
 
-    // R32.
+    // docs/browser-model.md#redirect-method-rewriting.
     let mut method = plan.method.clone();
     let mut headers_next = plan.headers.clone();
     let mut removed = Vec::new();
@@ -194,12 +194,12 @@ pub fn follow_redirect(
         });
     }
 
-    // R34: a hop through a third origin taints the request origin.
+    // docs/browser-model.md#redirect-taint: a hop through a third origin taints the request origin.
     let current_origin = Origin::of_url(&plan.url);
     let tainted_origin = plan.tainted_origin
         || (!next_origin.same_origin(&current_origin) && !plan.origin.same_origin(&current_origin));
 
-    // R33: a cross-origin hop drops `Authorization`.
+    // docs/browser-model.md#redirect-drops-authorization: a cross-origin hop drops `Authorization`.
     if !next_origin.same_origin(&current_origin) {
         headers_next.retain(|(n, _)| {
             let auth = n.eq_ignore_ascii_case("authorization");
@@ -212,7 +212,7 @@ pub fn follow_redirect(
     removed.sort_unstable();
     removed.dedup();
 
-    // R35: main fetch runs again for the new URL.
+    // docs/browser-model.md#preflight-after-a-redirect: main fetch runs again for the new URL.
     let next = build_plan(Hop {
         profile: plan.profile,
         origin: plan.origin.clone(),

@@ -53,7 +53,7 @@ pub enum RequestMode {
     /// fetch()'s default for cross-origin calls.
     #[default]
     Cors,
-    /// R10: opaque response, no CORS headers needed or read.
+    /// docs/browser-model.md#no-cors-mode: opaque response, no CORS headers needed or read.
     NoCors,
     /// Cross-origin is a network error.
     SameOrigin,
@@ -65,9 +65,9 @@ pub enum RequestMode {
 pub enum RedirectMode {
     #[default]
     Follow,
-    /// R36: a redirect is a network error.
+    /// docs/browser-model.md#redirect-modes: a redirect is a network error.
     Error,
-    /// R36: a redirect yields an `opaqueredirect` response.
+    /// docs/browser-model.md#redirect-modes: a redirect yields an `opaqueredirect` response.
     Manual,
 }
 
@@ -105,14 +105,14 @@ pub struct BrowserRequest {
     pub origin: Origin,
     #[serde(serialize_with = "ser_url")]
     pub url: Url,
-    /// As the page wrote it; normalized by [`plan`](super::plan) (R1).
+    /// As the page wrote it; normalized by [`plan`](super::plan) (docs/browser-model.md#safelisted-method).
     pub method: String,
     /// As the page set them, in order.
     pub headers: Vec<(String, String)>,
     pub credentials: CredentialsMode,
     pub mode: RequestMode,
     pub redirect: RedirectMode,
-    /// The use-CORS-preflight flag (R12): set by XHR upload listeners and by a
+    /// The use-CORS-preflight flag (docs/browser-model.md#when-a-preflight-is-sent): set by XHR upload listeners and by a
     /// `ReadableStream` body.
     pub force_preflight: bool,
 }

@@ -31,7 +31,7 @@ pub struct SentRequest {
     pub url: Url,
     /// The headers the CORS algorithm controls, in order.
     pub headers: Vec<(String, String)>,
-    /// Whether cookies and HTTP authentication go along (R17; never on a preflight).
+    /// Whether cookies and HTTP authentication go along (docs/browser-model.md#credentials; never on a preflight).
     pub credentials: bool,
 }
 

@@ -1,4 +1,4 @@
-//! One or more cases of our own for every rule R1..R38 of CORS-RULES.md, named
+//! One or more cases of our own for every rule of docs/browser-model.md, named
 //! by rule, plus property tests. The byte-level predicates (token bytes, the
 //! MIME parser, `Range`, max-age, exposure) are tested beside their code in
 //! `src/`.

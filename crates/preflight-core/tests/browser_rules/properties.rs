@@ -1,4 +1,4 @@
-//! Property tests: R5's output is always sorted, lower case and
+//! Property tests: docs/browser-model.md#unsafe-request-header-names's output is always sorted, lower case and
 //! de-duplicated, and a whole fetch never panics.
 
 use super::*;

@@ -85,7 +85,7 @@ pub(super) fn rows(rows: &mut Vec<Row>) {
             .check(expect_final_origin(Some("null"))),
         );
     }
-    // F4 (the other half): back on O, the response still needs ACAO (R35).
+    // F4 (the other half): back on O, the response still needs ACAO (docs/browser-model.md#preflight-after-a-redirect).
     rows.push(row(
         "F4[no ACAO at O]",
         get(&url(R, "/redirect")),

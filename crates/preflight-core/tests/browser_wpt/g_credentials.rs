@@ -6,7 +6,7 @@ pub(super) fn rows(rows: &mut Vec<Row>) {
     let include = CredentialsMode::Include;
     // G. Credentials and cookies. Cookie storage (which jar, Set-Cookie
     // honoured or not, ITP/TCP partitioning) is out of scope: no I/O, no jar.
-    // What is modelled is R17: whether the request carries credentials at all,
+    // What is modelled is docs/browser-model.md#credentials: whether the request carries credentials at all,
     // and that script never reads Set-Cookie.
     let creds_sent = |want: bool| {
         move |t: &FetchTrace| {
@@ -66,8 +66,8 @@ pub(super) fn rows(rows: &mut Vec<Row>) {
     );
     rows.push(
         row(
-            "G3[O->R2 omit]",
-            get(&url(R2, "/cookies")).credentials(CredentialsMode::Omit),
+            "G3[O->forbidden-method omit]",
+            get(&url(forbidden-method, "/cookies")).credentials(CredentialsMode::Omit),
             g_server(),
             Expect::Allow,
         )

@@ -1,4 +1,4 @@
-//! Every case of `shared/docs/WPT-CASES.md`, as table rows run through the
+//! Every case of the web-platform-tests CORS cases (docs/browser-model.md#sources), as table rows run through the
 //! browser simulation (`preflight_core::browser::simulate`).
 //!
 //! Each row is named by its case id (`A1`, `D17`...; `C5[text /plain]` for one
@@ -7,7 +7,7 @@
 //! the expected verdict: ALLOW, OPAQUE, or BLOCK with Chromium's `CorsError`
 //! name. Cache rows (E) are sequences of requests on a clock.
 //!
-//! Notation (WPT default hosts): O is the page's origin, R and R2 are other
+//! Notation (WPT default hosts): O is the page's origin, R and docs/browser-model.md#forbidden-method are other
 //! hosts, P is O's host on another port.
 
 mod a_cors_check;
@@ -30,7 +30,7 @@ use preflight_core::Origin;
 const O: &str = "http://web-platform.test:8000";
 const R: &str = "http://www1.web-platform.test:8000";
 const P: &str = "http://web-platform.test:8001";
-const R2: &str = "http://www2.web-platform.test:8000";
+const forbidden-method: &str = "http://www2.web-platform.test:8000";
 
 type Server = Box<dyn Fn(&SentRequest) -> ServerResponse>;
 type Check = Box<dyn Fn(&FetchTrace) -> Result<(), String>>;
@@ -364,7 +364,7 @@ fn wpt_cases() {
     );
 }
 
-/// Every case id of WPT-CASES.md has at least one row (E has its own test).
+/// Every web-platform-tests case id has at least one row (E has its own test).
 #[test]
 fn every_case_has_a_row() {
     const IDS: [&str; 56] = [

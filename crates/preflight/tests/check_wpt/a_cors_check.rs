@@ -66,7 +66,7 @@ fn a_cors_check() {
     ] {
         cases.push(simple(format!("A14[{value}]"), r, vec![acao(value)]).block(reason, "actual"));
     }
-    // A21: only the preflight needs a 2xx (R28); the actual status is readable.
+    // A21: only the preflight needs a 2xx (docs/browser-model.md#actual-response-status); the actual status is readable.
     for method in ["GET", "HEAD", "POST", "PUT", "CHICKEN"] {
         for status in [400u16, 401, 404, 501, 699] {
             let status_s = status.to_string();

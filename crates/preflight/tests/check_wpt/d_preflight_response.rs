@@ -115,7 +115,7 @@ fn d_preflight_response() {
                 .preflights(0),
         );
     }
-    // D17: the one case where the profiles disagree (R22, whatwg/fetch#1919).
+    // D17: the one case where the profiles disagree (docs/browser-model.md#authorization-must-be-listed, whatwg/fetch#1919).
     cases.push(
         star("D17[chromium]", "*", "*", false)
             .method("POST")

@@ -63,7 +63,7 @@ fn f_redirects() {
             .final_origin("null".into()),
         );
     }
-    // F4, the other half: back on O the response still needs ACAO (R35).
+    // F4, the other half: back on O the response still needs ACAO (docs/browser-model.md#preflight-after-a-redirect).
     cases.push(
         redirect("F4[no ACAO at O]".into(), r, 302, &|t| {
             t.url(o, "/makeheader", &[])
@@ -145,7 +145,7 @@ fn f_redirects() {
         })
         .header("x-w3c", "1")
         .check(|out| {
-            // No preflight on the same-origin first hop; one at R (R35).
+            // No preflight on the same-origin first hop; one at R (docs/browser-model.md#preflight-after-a-redirect).
             let at: Vec<&str> = out.preflights().iter().map(|s| s.server).collect();
             if at == ["r"] {
                 Ok(())

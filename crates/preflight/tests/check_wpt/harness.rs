@@ -237,7 +237,7 @@ pub(crate) fn run_case(c: &Case) -> Result<(), String> {
     if !o.stderr.is_empty() {
         return Err(format!("stderr: {}", o.stderr));
     }
-    // R13, on every preflight of every case: what the WPT preflight server
+    // docs/browser-model.md#preflight-request, on every preflight of every case: what the WPT preflight server
     // insists on (it answers 400 without `Accept: */*`).
     for pf in o.preflights() {
         let acrm = pf.header("access-control-request-method");

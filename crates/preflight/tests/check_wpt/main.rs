@@ -1,5 +1,5 @@
 //! `preflight check` against a real local HTTP server, for the cases of
-//! `shared/docs/WPT-CASES.md` that one fetch from one page can exercise.
+//! the web-platform-tests CORS cases (docs/browser-model.md#sources) that one fetch from one page can exercise.
 //!
 //! The test kit's servers (on 127.0.0.1) play the WPT server scripts, driven
 //! by the path and the query, as the WPT servers are (`wpt.rs`):
@@ -7,7 +7,7 @@
 //! - `/preflight.py`: `fetch/api/resources/preflight.py` (newest copy): `ACAO: *`
 //!   or one line per `origin=`, `ACAC: true` with `credentials`, ACMA/ACAH/ACAM
 //!   when asked, `preflight_status`; a preflight without ACRM, or without
-//!   `Accept: */*`, gets 400 (so every preflighted case also tests R13).
+//!   `Accept: */*`, gets 400 (so every preflighted case also tests docs/browser-model.md#preflight-request).
 //! - `/redirect.py`: `fetch/api/resources/redirect.py`: `redirect_status` to
 //!   `location`, reflecting `Origin` in ACAO with `ACAC: true` (or `ACAO: *`
 //!   without an Origin); a preflight gets 200 unless `redirect_preflight`.
@@ -44,7 +44,7 @@
 //!   (`preflight-browser-tests`).
 //! - G (cookies): `check` has no cookie jar; `--cookie` sends a fixed Cookie
 //!   header when credentials are included, and nothing stores `Set-Cookie`.
-//!   What R17 decides (credentials go or not) is pinned by the simulator table.
+//!   What docs/browser-model.md#credentials decides (credentials go or not) is pinned by the simulator table.
 //! - A14 `*\0`: a NUL byte cannot be put in an HTTP header by hyper's server
 //!   (`HeaderValue` refuses it), and a client that parses HTTP (httparse)
 //!   refuses it too: on the wire it is a network error, not a CORS verdict.
