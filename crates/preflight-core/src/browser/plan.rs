@@ -152,7 +152,7 @@ pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Block
     if is_forbidden_method(&req.method) {
         return Err(type_error(
             format!(
-                "`{}` is a forbidden method (forbidden-method): fetch() throws a TypeError.",
+                "`{}` is a forbidden method (Fetch, \"forbidden method\"): fetch() throws a TypeError.",
                 req.method
             ),
             "Browsers never send CONNECT, TRACE or TRACK; use another method.",
@@ -177,7 +177,7 @@ pub fn plan(req: &BrowserRequest, profile: Profile) -> Result<RequestPlan, Block
             return Err(Blocked::new(
                 CorsError::NoCorsRedirectModeNotFollow,
                 Stage::Request,
-                "A no-cors request must follow redirects (no-cors-mode).",
+                "A no-cors request must follow redirects (Fetch, \"main fetch\").",
                 "Use redirect mode `follow`, or mode `cors`.",
             ));
         }

@@ -66,8 +66,8 @@ pub(super) fn rows(rows: &mut Vec<Row>) {
     );
     rows.push(
         row(
-            "G3[O->forbidden-method omit]",
-            get(&url(forbidden-method, "/cookies")).credentials(CredentialsMode::Omit),
+            "G3[O->R2 omit]",
+            get(&url(R2, "/cookies")).credentials(CredentialsMode::Omit),
             g_server(),
             Expect::Allow,
         )

@@ -7,7 +7,7 @@
 //! the expected verdict: ALLOW, OPAQUE, or BLOCK with Chromium's `CorsError`
 //! name. Cache rows (E) are sequences of requests on a clock.
 //!
-//! Notation (WPT default hosts): O is the page's origin, R and docs/browser-model.md#forbidden-method are other
+//! Notation (WPT default hosts): O is the page's origin, R and R2 are other
 //! hosts, P is O's host on another port.
 
 mod a_cors_check;
@@ -30,7 +30,7 @@ use preflight_core::Origin;
 const O: &str = "http://web-platform.test:8000";
 const R: &str = "http://www1.web-platform.test:8000";
 const P: &str = "http://web-platform.test:8001";
-const forbidden-method: &str = "http://www2.web-platform.test:8000";
+const R2: &str = "http://www2.web-platform.test:8000";
 
 type Server = Box<dyn Fn(&SentRequest) -> ServerResponse>;
 type Check = Box<dyn Fn(&FetchTrace) -> Result<(), String>>;
