@@ -6,7 +6,7 @@
 //! without the command line:
 //!
 //! - [`check`]: act as the browser against a live server
-//!   ([`check::check`] gives the [`Report`](preflight_core::browser::Report));
+//!   ([`check::check`] gives the [`Report`](report::Report));
 //! - [`explain`]: offline, what the gateway with a configuration answers and
 //!   what a browser then does (the gateway's own layers run in process, see
 //!   [`preflight_gateway::explain`]); this module is the command-line side;
@@ -14,6 +14,8 @@
 //!   ([`audit::audit`] gives the [`Audit`](audit::Audit)).
 //!
 //! [`args`] holds what `check` and `explain` share (the page's request);
+//! [`report`] turns a fetch trace (or an explanation) into the verdict object
+//! of `--json` and its text form;
 //! [`render`] prints a report and gives its exit status. The HTTP client that
 //! `check` and `audit` send with (rustls, `--cacert`, one request per call,
 //! redirects never followed) is internal.
