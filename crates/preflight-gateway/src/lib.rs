@@ -22,18 +22,23 @@
 //! ```
 
 pub mod admin;
+mod admin_host;
 pub mod body;
 pub mod config;
+mod edge;
 pub mod explain;
+mod forwarded;
 mod gateway;
 pub mod listen;
 pub mod metrics;
 mod observe;
 mod openapi;
+mod path;
 mod proxy;
 pub mod reload;
 mod router;
 pub mod server;
+mod websocket;
 
 pub use config::{Config, ConfigError, Problem, Severity};
 pub use gateway::Gateway;
