@@ -5,7 +5,11 @@
 //! each request, the router finds the route, the route's
 //! [`preflight_tower::CorsLayer`] answers preflights and writes the CORS
 //! headers, a method check answers methods the route lacks, and the proxy
-//! forwards to the upstream. [`config`] reads and validates the configuration
+//! forwards to the upstream. Before routing, the edge checks (`Host`, the
+//! request target, the path normalized, one `Origin`) refuse what the
+//! router must not see; forwarding headers are believed only from trusted
+//! proxies, and WebSocket handshakes are checked against the route's origins
+//! (`docs/behaviour.md`, "Requests at the edge"). [`config`] reads and validates the configuration
 //! file with diagnostics that point into it; [`Gateway`] holds the running
 //! configuration and reloads it; [`server`] listens (HTTP/1.1, h2c, TLS) and
 //! shuts down gracefully; [`admin`] serves health, metrics and the dashboard;

@@ -272,3 +272,22 @@ async fn more_than_one_origin_is_a_disallowed_origin() {
     assert_eq!(up.hits(), hits);
     g.shutdown().await;
 }
+
+#[tokio::test]
+async fn explain_names_the_route_of_the_normalized_path() {
+    let up = upstream().await;
+    let g = gateway(BASE, up.addr).await;
+    let e = g
+        .gateway()
+        .explain(&preflight_gateway::admin::ExplainQuery {
+            path: "/public/%2e%2e/internal/secret".into(),
+            origin: APP.into(),
+            method: "GET".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(e.route.as_deref(), Some("/internal/{*rest}"));
+    assert!(!e.report.is_allowed(), "a cors = false route");
+    g.shutdown().await;
+}
