@@ -53,6 +53,13 @@ pub(crate) fn normalize(path: &str) -> Result<Normalized, PathRefusal> {
     if path.len() > MAX_PATH {
         return Err(PathRefusal::TooLong);
     }
+    // Most paths have nothing to normalize.
+    if !path.contains("//") && !path.contains("/.") && !path.contains(['%', '\\']) {
+        return Ok(Normalized {
+            path: path.to_string(),
+            encoded_separator: false,
+        });
+    }
     let decoded = decode_unreserved(path)?;
     let encoded_separator = {
         let upper = decoded.as_bytes();
