@@ -133,15 +133,15 @@ async fn an_idle_tunnel_is_closed_and_a_busy_one_is_not() {
     let up = upstream().await;
     let text = BASE.replace(
         "[server]\n",
-        "[server]\nwebsocket_idle_timeout = \"600ms\"\n",
+        "[server]\nwebsocket_idle_timeout = \"800ms\"\n",
     );
     let g = gateway(&text, up.addr).await;
     let addr = g.local_addrs()[0];
     let (head, mut busy) = handshake(addr, "/ws", "websocket", Some(APP)).await;
     assert!(head.starts_with("http/1.1 101"), "{head}");
     let (_, mut idle) = handshake(addr, "/ws", "websocket", Some(APP)).await;
-    // Traffic every 200 ms for 1.5 s keeps the busy one open.
-    for _ in 0..7 {
+    // Traffic every 200 ms for 1.6 s keeps the busy one open.
+    for _ in 0..8 {
         echo(&mut busy, b"tick").await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
