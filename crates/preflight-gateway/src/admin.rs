@@ -27,9 +27,23 @@ pub(crate) async fn serve(
     listener: TcpListener,
     shutdown: watch::Receiver<bool>,
 ) {
+    let bound = listener.local_addr().ok();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let gateway = gateway.clone();
-        async move { Ok::<_, Infallible>(handle(&gateway, req).await) }
+        async move {
+            let config = gateway.config();
+            let addressed = bound
+                .is_some_and(|b| crate::admin_host::allowed(&req, b, &config.server.admin_hosts));
+            if !addressed {
+                return Ok::<_, Infallible>(text(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    "text/plain",
+                    "this Host is not the admin listener's: add it to [server] admin_hosts\n"
+                        .into(),
+                ));
+            }
+            Ok(handle(&gateway, req).await)
+        }
     });
     serve_plain(listener, shutdown, service).await;
 }
@@ -64,10 +78,11 @@ pub async fn handle<B>(gateway: &Gateway, req: Request<B>) -> Response<GatewayBo
         "/counters" => {
             let (requests, allowed, refused) = gateway.metrics().totals();
             let recent = gateway.metrics().recent_refusals().len();
+            let websocket = gateway.metrics().websocket_refused_total();
             text(
                 StatusCode::OK,
                 "application/json",
-                format!("{{\"requests\":{requests},\"allowed\":{allowed},\"refused\":{refused},\"recent\":{recent}}}"),
+                format!("{{\"requests\":{requests},\"allowed\":{allowed},\"refused\":{refused},\"websocket\":{websocket},\"recent\":{recent}}}"),
             )
         }
         "/metrics" => text(
@@ -166,7 +181,8 @@ fn dashboard(
     let refusals = gateway.metrics().recent_refusals();
     let _ = write!(
         h,
-        "<div class=cards><div class=card><b id=c-requests>{requests}</b>requests</div><div class=card><b id=c-allowed>{allowed}</b>preflights allowed</div><div class=card><b id=c-refused>{refused}</b>preflights refused</div><div class=card><b id=c-recent>{}</b>recent refusals</div></div>",
+        "<div class=cards><div class=card><b id=c-requests>{requests}</b>requests</div><div class=card><b id=c-allowed>{allowed}</b>preflights allowed</div><div class=card><b id=c-refused>{refused}</b>preflights refused</div><div class=card><b id=c-websocket>{}</b>WebSockets refused</div><div class=card><b id=c-recent>{}</b>recent refusals</div></div>",
+        gateway.metrics().websocket_refused_total(),
         refusals.len()
     );
 
@@ -259,7 +275,7 @@ fn dashboard(
         h.push_str("</table>");
     }
     // Live counters: poll /counters every two seconds.
-    h.push_str("<script>setInterval(()=>fetch('/counters').then(r=>r.json()).then(c=>{for(const k of ['requests','allowed','refused','recent']){const e=document.getElementById('c-'+k);if(e)e.textContent=c[k];}}).catch(()=>{}),2000);</script>");
+    h.push_str("<script>setInterval(()=>fetch('/counters').then(r=>r.json()).then(c=>{for(const k of ['requests','allowed','refused','websocket','recent']){const e=document.getElementById('c-'+k);if(e)e.textContent=c[k];}}).catch(()=>{}),2000);</script>");
     h.push_str("</body></html>");
     h
 }

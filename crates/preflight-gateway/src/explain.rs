@@ -123,7 +123,10 @@ pub(crate) async fn explain(
     gateway_origin: &str,
     q: &ExplainQuery,
 ) -> Result<Explanation, String> {
-    let path_only = q.path.split('?').next().unwrap_or_default();
+    // The route of the path as the router sees it (`crate::path`).
+    let raw_path = q.path.split('?').next().unwrap_or_default();
+    let normalized = crate::path::normalize(raw_path).map(|n| n.path);
+    let path_only = normalized.as_deref().unwrap_or(raw_path);
     let route = table.lookup(path_only).map(|e| e.route.path.clone());
     let outcomes: Arc<Mutex<Vec<Option<CorsOutcome>>>> = Arc::default();
     let origin = Origin::of_page(&q.origin).map_err(|e| format!("origin {:?}: {e}", q.origin))?;

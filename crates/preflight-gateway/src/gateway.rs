@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::observe::ObserveLayer;
 use crate::proxy::ConnInfo;
 use crate::router::{infallible, Routes, Table};
+use crate::websocket::Tunnels;
 
 /// The gateway: the current routing table, the metrics, and where the
 /// configuration came from. Cheap to clone.
@@ -33,6 +34,7 @@ struct Shared {
     metrics: Arc<Metrics>,
     config_path: Option<PathBuf>,
     ready: AtomicBool,
+    tunnels: Tunnels,
 }
 
 impl Gateway {
@@ -45,6 +47,7 @@ impl Gateway {
                 metrics: Arc::new(Metrics::new()),
                 config_path,
                 ready: AtomicBool::new(true),
+                tunnels: Tunnels::default(),
             }),
         }
     }
@@ -114,6 +117,7 @@ impl Gateway {
         let routes = Routes {
             table: self.table(),
             conn,
+            tunnels: self.shared.tunnels.clone(),
         };
         let service = ObserveLayer::new(self.shared.metrics.clone(), conn.remote).layer(routes);
         infallible(service.oneshot(req.map(body::boxed)).await)
@@ -140,6 +144,11 @@ impl Gateway {
     /// query that cannot be run (a bad origin or path).
     pub async fn explain(&self, q: &ExplainQuery) -> Result<Explanation, String> {
         explain::explain(self.table(), &self.origin(), q).await
+    }
+
+    /// The open WebSocket tunnels.
+    pub(crate) fn tunnels(&self) -> &Tunnels {
+        &self.shared.tunnels
     }
 
     /// Shutdown started: `/readyz` answers 503 from now on.

@@ -5,7 +5,11 @@
 //! each request, the router finds the route, the route's
 //! [`preflight_tower::CorsLayer`] answers preflights and writes the CORS
 //! headers, a method check answers methods the route lacks, and the proxy
-//! forwards to the upstream. [`config`] reads and validates the configuration
+//! forwards to the upstream. Before routing, the edge checks (`Host`, the
+//! request target, the path normalized, one `Origin`) refuse what the
+//! router must not see; forwarding headers are believed only from trusted
+//! proxies, and WebSocket handshakes are checked against the route's origins
+//! (`docs/behaviour.md`, "Requests at the edge"). [`config`] reads and validates the configuration
 //! file with diagnostics that point into it; [`Gateway`] holds the running
 //! configuration and reloads it; [`server`] listens (HTTP/1.1, h2c, TLS) and
 //! shuts down gracefully; [`admin`] serves health, metrics and the dashboard;
@@ -22,18 +26,23 @@
 //! ```
 
 pub mod admin;
+mod admin_host;
 pub mod body;
 pub mod config;
+mod edge;
 pub mod explain;
+mod forwarded;
 mod gateway;
 pub mod listen;
 pub mod metrics;
 mod observe;
 mod openapi;
+mod path;
 mod proxy;
 pub mod reload;
 mod router;
 pub mod server;
+mod websocket;
 
 pub use config::{Config, ConfigError, Problem, Severity};
 pub use gateway::Gateway;

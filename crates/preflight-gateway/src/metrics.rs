@@ -30,6 +30,12 @@ struct PreflightLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebSocketLabels {
+    route: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     route: String,
 }
@@ -52,7 +58,7 @@ pub struct RefusedRequest {
     pub method: String,
     pub path: String,
     pub origin: String,
-    /// `preflight` or `actual`.
+    /// `preflight`, `actual` or `websocket`.
     pub kind: &'static str,
     /// The refusal's code (`origin_not_allowed`) and its words.
     pub code: String,
@@ -73,6 +79,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     preflights: Family<PreflightLabels, Counter>,
     cross_origin_refused: Family<RouteLabels, Counter>,
+    websocket_refused: Family<WebSocketLabels, Counter>,
     upstream_latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     reloads: Family<ResultLabels, Counter>,
     in_flight: Gauge,
@@ -98,6 +105,7 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let preflights = Family::<PreflightLabels, Counter>::default();
         let cross_origin_refused = Family::<RouteLabels, Counter>::default();
+        let websocket_refused = Family::<WebSocketLabels, Counter>::default();
         let upstream_latency =
             Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
                 latency_histogram as fn() -> Histogram,
@@ -120,6 +128,11 @@ impl Metrics {
             cross_origin_refused.clone(),
         );
         registry.register(
+            "websocket_refused",
+            "WebSocket handshakes refused, by route and reason",
+            websocket_refused.clone(),
+        );
+        registry.register(
             "upstream_latency_seconds",
             "Time to the upstream's response headers",
             upstream_latency.clone(),
@@ -139,6 +152,7 @@ impl Metrics {
             requests,
             preflights,
             cross_origin_refused,
+            websocket_refused,
             upstream_latency,
             reloads,
             in_flight,
@@ -195,6 +209,14 @@ impl Metrics {
                 field.truncate(end);
                 field.push('…');
             }
+        }
+        if r.kind == "websocket" {
+            self.websocket_refused
+                .get_or_create(&WebSocketLabels {
+                    route: r.route.clone(),
+                    reason: r.code.clone(),
+                })
+                .inc();
         }
         if r.kind == "actual" {
             self.cross_origin_refused
@@ -266,6 +288,15 @@ impl Metrics {
             }
         }
         (requests, allowed, refused)
+    }
+
+    /// WebSocket handshakes refused, all routes and reasons.
+    pub fn websocket_refused_total(&self) -> u64 {
+        self.encode()
+            .lines()
+            .filter(|l| l.starts_with("preflight_websocket_refused_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
     }
 
     /// The Prometheus text exposition.

@@ -20,6 +20,7 @@ use crate::body::GatewayResponse;
 use crate::metrics::{Metrics, RefusedRequest};
 use crate::proxy::ProxyTiming;
 use crate::router::MatchedRoute;
+use crate::websocket::WebSocketRefused;
 
 /// The label of requests without a route (metrics, logs).
 pub(crate) const NO_ROUTE: &str = "(no route)";
@@ -133,9 +134,24 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
         Some(CorsOutcome::Actual { allowed: false, .. }) => "refused",
         _ => "none",
     };
-    // A refusal says why, in the log too.
-    let why = refusal.map(|(_, r)| r.to_string());
-    if let Some((kind, r)) = refusal {
+    // A refusal says why, in the log too. A refused WebSocket handshake is
+    // recorded once, as such.
+    let mut why = refusal.map(|(_, r)| r.to_string());
+    let websocket = res.extensions().get::<WebSocketRefused>();
+    if let Some(ws) = websocket {
+        why = Some(ws.reason.to_string());
+        metrics.refused(RefusedRequest {
+            at: SystemTime::now(),
+            route: label.to_string(),
+            method: seen.method.to_string(),
+            path: seen.path.clone(),
+            origin: seen.origin.clone().unwrap_or_default(),
+            kind: "websocket",
+            code: ws.code.to_string(),
+            reason: ws.reason.to_string(),
+        });
+    }
+    if let (Some((kind, r)), None) = (refusal, websocket) {
         metrics.refused(RefusedRequest {
             at: SystemTime::now(),
             route: label.to_string(),

@@ -1,6 +1,7 @@
 //! Forwarding a request to its route's upstream: pooled connections, bodies
-//! streamed both ways, hop-by-hop headers removed, `X-Forwarded-*` added,
-//! timeouts, a body limit, and `Upgrade` passed through.
+//! streamed both ways, hop-by-hop headers removed, forwarding headers
+//! written ([`crate::forwarded`]), timeouts, a body limit, and WebSocket
+//! handshakes tunnelled ([`crate::websocket`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,7 +26,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tower::Service;
 
 use crate::body::{self, error_response, GatewayBody, Limited};
-use crate::config::Route;
+use crate::config::{Cidr, Route};
+use crate::edge::{self, HeldOrigin};
+use crate::forwarded;
+use crate::websocket::{self, Tunnels};
 
 /// The client every route shares (per configuration): pooled connections,
 /// `http://` and `https://` upstreams (verified against the Web PKI roots).
@@ -64,6 +68,15 @@ pub(crate) struct ProxySettings {
     pub(crate) body_limit: u64,
 }
 
+/// The edge's part of the forwarding: whose forwarding headers to believe,
+/// and the WebSocket tunnels.
+#[derive(Clone)]
+pub(crate) struct Edge {
+    pub(crate) trusted_proxies: Arc<[Cidr]>,
+    pub(crate) websocket_idle_timeout: Duration,
+    pub(crate) tunnels: Tunnels,
+}
+
 /// What the proxy did, for metrics.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ProxyTiming {
@@ -78,6 +91,7 @@ pub(crate) struct Proxy {
     pub(crate) settings: ProxySettings,
     pub(crate) route: Arc<Route>,
     pub(crate) conn: ConnInfo,
+    pub(crate) edge: Edge,
 }
 
 impl Service<Request<GatewayBody>> for Proxy {
@@ -92,17 +106,21 @@ impl Service<Request<GatewayBody>> for Proxy {
     fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
         let this = self.clone();
         Box::pin(async move {
-            let (mut res, timing) =
-                forward(&this.client, this.settings, &this.route, this.conn, req).await;
+            let (mut res, timing) = forward(
+                &this.client,
+                this.settings,
+                &this.route,
+                this.conn,
+                &this.edge,
+                req,
+            )
+            .await;
             res.extensions_mut().insert(timing);
             Ok(res)
         })
     }
 }
 
-const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 
 /// Forward `req` to the route's upstream and return its response, or the
@@ -112,6 +130,7 @@ pub(crate) async fn forward(
     settings: ProxySettings,
     route: &Route,
     conn: ConnInfo,
+    edge: &Edge,
     mut req: Request<GatewayBody>,
 ) -> (Response<GatewayBody>, ProxyTiming) {
     let mut timing = ProxyTiming::default();
@@ -139,8 +158,14 @@ pub(crate) async fn forward(
             )
         }
     };
-    let upgrade = upgrade_requested(req.headers());
-    let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
+    let held_origin = req.extensions().get::<HeldOrigin>().cloned();
+    let upgrade = websocket::is_handshake(req.method(), req.headers());
+    if upgrade {
+        if let Err(why) = websocket::admit(route, req.headers(), held_origin.is_some()) {
+            return (websocket::refusal_response(why), timing);
+        }
+    }
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
 
     let original_host = req.headers().get(HOST).cloned().or_else(|| {
         req.uri()
@@ -150,13 +175,23 @@ pub(crate) async fn forward(
     let (mut parts, body) = req.into_parts();
     remove_hop_by_hop(&mut parts.headers);
     parts.headers.remove(HOST);
-    if let Some(proto) = &upgrade {
+    if upgrade {
         parts
             .headers
             .insert(CONNECTION, HeaderValue::from_static("upgrade"));
-        parts.headers.insert(UPGRADE, proto.clone());
+        parts
+            .headers
+            .insert(UPGRADE, HeaderValue::from_static("websocket"));
     }
-    add_forwarded(&mut parts.headers, conn, original_host);
+    edge::restore_origin(&mut parts.headers, held_origin.as_ref());
+    edge::join_cookies(&mut parts.headers);
+    forwarded::apply(
+        &mut parts.headers,
+        conn.remote,
+        conn.tls,
+        &edge.trusted_proxies,
+        original_host,
+    );
     parts.uri = uri;
     // The upstream connection is HTTP/1.1 whatever the client spoke.
     parts.version = Version::HTTP_11;
@@ -202,25 +237,41 @@ pub(crate) async fn forward(
     };
 
     if res.status() == StatusCode::SWITCHING_PROTOCOLS {
-        if let Some(client_upgrade) = client_upgrade {
-            let upstream_upgrade = hyper::upgrade::on(&mut res);
-            tokio::spawn(async move {
-                match tokio::try_join!(client_upgrade, upstream_upgrade) {
-                    Ok((client_io, upstream_io)) => {
-                        let mut client_io = TokioIo::new(client_io);
-                        let mut upstream_io = TokioIo::new(upstream_io);
-                        if let Err(e) =
-                            tokio::io::copy_bidirectional(&mut client_io, &mut upstream_io).await
-                        {
-                            tracing::debug!(error = %e, "upgraded connection closed");
-                        }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "upgrade failed"),
-                }
+        let Some(client_upgrade) = client_upgrade else {
+            // A 101 nobody asked for would hand the connection to the
+            // upstream past routing.
+            tracing::warn!(upstream = %route.upstream.raw, "101 without an upgrade asked");
+            return (
+                error_response(
+                    StatusCode::BAD_GATEWAY,
+                    "the upstream switched protocols unasked",
+                ),
+                timing,
+            );
+        };
+        let upstream_upgrade = hyper::upgrade::on(&mut res);
+        let open = edge.tunnels.open();
+        let idle = edge.websocket_idle_timeout;
+        tokio::spawn(async move {
+            let both = tokio::time::timeout(idle, async {
+                tokio::try_join!(client_upgrade, upstream_upgrade)
             });
-            let (parts, body) = res.into_parts();
-            return (Response::from_parts(parts, body::boxed(body)), timing);
-        }
+            match both.await {
+                Ok(Ok((client_io, upstream_io))) => {
+                    websocket::run(
+                        TokioIo::new(client_io),
+                        TokioIo::new(upstream_io),
+                        idle,
+                        open,
+                    )
+                    .await;
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "upgrade failed"),
+                Err(_) => tracing::warn!("upgrade not completed in time"),
+            }
+        });
+        let (parts, body) = res.into_parts();
+        return (Response::from_parts(parts, body::boxed(body)), timing);
     }
 
     let (mut parts, body) = res.into_parts();
@@ -266,22 +317,6 @@ pub(crate) fn upstream_uri(route: &Route, uri: &Uri) -> Option<Uri> {
         .ok()
 }
 
-/// The protocol asked for when the request is an HTTP/1.1 upgrade
-/// (`Connection: upgrade` and `Upgrade: websocket`).
-fn upgrade_requested(headers: &HeaderMap) -> Option<HeaderValue> {
-    let wants = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
-    if wants {
-        headers.get(UPGRADE).cloned()
-    } else {
-        None
-    }
-}
-
 /// RFC 9110 §7.6.1: `Connection` and the names it lists, and the fixed
 /// hop-by-hop names, are for one connection only.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
@@ -314,24 +349,6 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
         .collect();
     for name in proxy {
         headers.remove(name);
-    }
-}
-
-fn add_forwarded(headers: &mut HeaderMap, conn: ConnInfo, host: Option<HeaderValue>) {
-    let ip = conn.remote.ip().to_string();
-    let xff = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prior) if !prior.trim().is_empty() => format!("{prior}, {ip}"),
-        _ => ip,
-    };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert(X_FORWARDED_FOR, v);
-    }
-    headers.insert(
-        X_FORWARDED_PROTO,
-        HeaderValue::from_static(if conn.tls { "https" } else { "http" }),
-    );
-    if let Some(host) = host {
-        headers.insert(X_FORWARDED_HOST, host);
     }
 }
 

@@ -18,13 +18,15 @@ use std::task::{Context, Poll};
 use futures_util::future::{self, Either, Ready};
 use http::header::ALLOW;
 use http::{Method, Request, Response, StatusCode};
-use preflight_core::Policy;
-use preflight_tower::CorsLayer;
+use preflight_core::{OnDisallowedOrigin, Policy, Refusal};
+use preflight_tower::{CorsLayer, CorsOutcome};
 use tower::{Layer, Service, ServiceExt};
 
 use crate::body::{self, error_response, GatewayBody, GatewayResponse};
-use crate::config::{Config, Route, RouteCorsPolicy};
-use crate::proxy::{self, ConnInfo, Proxy, ProxySettings, UpstreamClient};
+use crate::config::{Cidr, Config, Route, RouteCorsPolicy};
+use crate::edge::{self, Answer, Refused};
+use crate::proxy::{self, ConnInfo, Edge, Proxy, ProxySettings, UpstreamClient};
+use crate::websocket::Tunnels;
 
 /// One route with its layer.
 #[derive(Debug)]
@@ -47,6 +49,7 @@ pub(crate) struct Table {
     not_found: CorsLayer,
     client: UpstreamClient,
     settings: ProxySettings,
+    trusted_proxies: Arc<[Cidr]>,
 }
 
 impl Table {
@@ -82,6 +85,7 @@ impl Table {
             upstream_timeout: config.server.upstream_timeout,
             body_limit: config.server.body_limit,
         };
+        let trusted_proxies = config.server.trusted_proxies.clone().into();
         Table {
             config: Arc::new(config),
             router,
@@ -89,6 +93,7 @@ impl Table {
             not_found,
             client,
             settings,
+            trusted_proxies,
         }
     }
 
@@ -111,16 +116,58 @@ impl Table {
         self.route_index(path).and_then(|i| self.routes.get(i))
     }
 
-    /// Answer a request from a client: route it, run its CORS layer and
-    /// method check, and forward it to the route's upstream.
-    pub(crate) async fn serve(&self, req: Request<GatewayBody>, conn: ConnInfo) -> GatewayResponse {
+    /// Answer a request from a client: check its `Host`, route it, run its
+    /// CORS layer and method check, and forward it to the route's upstream.
+    pub(crate) async fn serve(
+        &self,
+        req: Request<GatewayBody>,
+        conn: ConnInfo,
+        tunnels: &Tunnels,
+    ) -> GatewayResponse {
+        if let Err(refused) = edge::check_host(&req) {
+            return self.refuse(req, refused).await;
+        }
         self.dispatch(req, |route| Proxy {
             client: self.client.clone(),
             settings: self.settings,
             route: route.clone(),
             conn,
+            edge: Edge {
+                trusted_proxies: self.trusted_proxies.clone(),
+                websocket_idle_timeout: self.config.server.websocket_idle_timeout,
+                tunnels: tunnels.clone(),
+            },
         })
         .await
+    }
+
+    /// The gateway's own 400 (or 403, 414) before routing, through the
+    /// default policy's layer like the 404; a refused preflight without it.
+    async fn refuse(&self, req: Request<GatewayBody>, refused: Refused) -> GatewayResponse {
+        if refused.status == StatusCode::FORBIDDEN {
+            // Refused for its origin: no CORS headers, counted as a refusal.
+            let reason = Some(Refusal::OriginNotAllowed);
+            let outcome = if req.method() == Method::OPTIONS {
+                CorsOutcome::Preflight {
+                    allowed: false,
+                    reason,
+                }
+            } else {
+                CorsOutcome::Actual {
+                    allowed: false,
+                    reason,
+                }
+            };
+            let mut res = infallible(
+                CorsLayer::disabled()
+                    .layer(Answer(refused))
+                    .oneshot(req)
+                    .await,
+            );
+            res.extensions_mut().insert(outcome);
+            return res;
+        }
+        infallible(self.not_found.layer(Answer(refused)).oneshot(req).await)
     }
 
     /// Route a request, run its CORS layer and method check, and answer it
@@ -134,9 +181,24 @@ impl Table {
     where
         S: Service<Request<GatewayBody>, Response = Response<GatewayBody>, Error = Infallible>,
     {
+        let mut req = req;
+        let prepared = match edge::prepare(&mut req) {
+            Ok(p) => p,
+            Err(refused) => return self.refuse(req, refused).await,
+        };
         let Some(entry) = self.lookup(req.uri().path()) else {
             return infallible(self.not_found.layer(NotFound).oneshot(req).await);
         };
+        if let Some(refused) = refused_on_route(&entry.route, prepared) {
+            let mut res = if refused.status == StatusCode::FORBIDDEN {
+                self.refuse(req, refused).await
+            } else {
+                infallible(entry.layer.layer(Answer(refused)).oneshot(req).await)
+            };
+            res.extensions_mut()
+                .insert(MatchedRoute(entry.route.clone()));
+            return res;
+        }
         let stack = entry.layer.layer(MethodCheck {
             route: entry.route.clone(),
             inner: backend(&entry.route),
@@ -148,12 +210,35 @@ impl Table {
     }
 }
 
+/// What the route says of a request the edge checks flagged: an encoded
+/// `/` or `\` without `allow_encoded_slashes` (400, through the route's
+/// layer), more than one origin where the policy rejects disallowed origins
+/// (403).
+fn refused_on_route(route: &Route, prepared: edge::Prepared) -> Option<Refused> {
+    if prepared.encoded_separator && !route.allow_encoded_slashes {
+        return Some(Refused {
+            status: StatusCode::BAD_REQUEST,
+            message: "the path has an encoded / or \\ (%2F, %5C), which this route does not allow",
+        });
+    }
+    let rejects = matches!(&route.cors, RouteCorsPolicy::Enabled { policy, .. }
+        if policy.on_disallowed_origin() == OnDisallowedOrigin::Reject);
+    if prepared.ambiguous_origin && rejects {
+        return Some(Refused {
+            status: StatusCode::FORBIDDEN,
+            message: "CORS request refused: more than one origin in Origin",
+        });
+    }
+    None
+}
+
 /// The client's side of the gateway: every request through the current
 /// [`Table`] to the upstreams.
 #[derive(Clone)]
 pub(crate) struct Routes {
     pub(crate) table: Arc<Table>,
     pub(crate) conn: ConnInfo,
+    pub(crate) tunnels: Tunnels,
 }
 
 impl Service<Request<GatewayBody>> for Routes {
@@ -167,7 +252,7 @@ impl Service<Request<GatewayBody>> for Routes {
 
     fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
         let this = self.clone();
-        Box::pin(async move { Ok(this.table.serve(req, this.conn).await) })
+        Box::pin(async move { Ok(this.table.serve(req, this.conn, &this.tunnels).await) })
     }
 }
 

@@ -153,10 +153,16 @@ async fn serve(
         grace_ms = grace.as_millis() as u64,
         "shutting down: no new connections; finishing requests in flight"
     );
-    if tokio::time::timeout(grace, done_rx.recv()).await.is_err() {
+    let deadline = tokio::time::Instant::now() + grace;
+    if tokio::time::timeout_at(deadline, done_rx.recv())
+        .await
+        .is_err()
+    {
         tracing::warn!("grace period over: closing the remaining connections");
         force_tx.send_replace(true);
     }
+    // WebSocket tunnels outlive their connections: closed by the same deadline.
+    gateway.tunnels().close_by(deadline).await;
     admin_stop_tx.send_replace(true);
     if let Some(a) = admin_loop {
         let _ = a.await;

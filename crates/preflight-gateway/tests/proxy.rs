@@ -20,7 +20,13 @@ const APP: &str = "https://app.example.com";
 #[tokio::test]
 async fn hop_by_hop_headers_are_removed_and_forwarded_headers_added() {
     let up = upstream().await;
-    let g = gateway(BASE, up.addr).await;
+    // The client is a trusted proxy here: its X-Forwarded-For is appended to
+    // (an untrusted one's is replaced: tests/edge_requests.rs).
+    let text = BASE.replace(
+        "[server]\n",
+        "[server]\ntrusted_proxies = [\"127.0.0.1\"]\n",
+    );
+    let g = gateway(&text, up.addr).await;
     let c = client();
     let (status, h, _) = send(
         &c,

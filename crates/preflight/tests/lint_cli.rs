@@ -240,7 +240,7 @@ fn refusals() -> Vec<Row> {
 fn each_refusal_names_the_file_line_key_and_fix() {
     let dir = TempDir::new("lint-refusals");
     let mut failures = Vec::new();
-    let rows = refusals();
+    let rows: Vec<Row> = refusals().into_iter().chain(edge_refusals()).collect();
     for row in &rows {
         let file = dir.write(&format!("{}.toml", row.name), &row.text);
         let out = lint(&file);
@@ -383,4 +383,86 @@ fn a_missing_file_is_an_error() {
         "{stderr}"
     );
     assert!(stderr.contains("--config"), "{stderr}");
+}
+
+/// The refusals of the edge keys (docs/configuration.md: `trusted_proxies`,
+/// `admin_hosts`, `websocket_idle_timeout`, a route's `websocket`).
+fn edge_refusals() -> Vec<Row> {
+    let server = |body: &str| {
+        format!(
+            "[server]\n{body}\n{}",
+            cors("allow_origins = [\"https://app.example.com\"]")
+        )
+    };
+    vec![
+        Row {
+            name: "trusted-proxy-bits-beyond-prefix",
+            text: server("trusted_proxies = [\"10.0.0.0/8\", \"10.1.0.0/8\"]"),
+            key: "server.trusted_proxies[1]",
+            at: "\"10.1.0.0/8\"".into(),
+            says: "beyond /8",
+        },
+        Row {
+            name: "trusted-proxy-not-an-address",
+            text: server("trusted_proxies = [\"lb.example.com\"]"),
+            key: "server.trusted_proxies[0]",
+            at: "\"lb.example.com\"".into(),
+            says: "not an IP address",
+        },
+        Row {
+            name: "admin-host-not-a-host",
+            text: server("admin_hosts = [\"admin.internal/x\"]"),
+            key: "server.admin_hosts[0]",
+            at: "\"admin.internal/x\"".into(),
+            says: "not a host name",
+        },
+        Row {
+            name: "websocket-idle-timeout-zero",
+            text: server("websocket_idle_timeout = \"0s\""),
+            key: "server.websocket_idle_timeout",
+            at: "\"0s\"".into(),
+            says: "not a duration",
+        },
+        Row {
+            name: "websocket-without-get",
+            text: "[[routes]]\npath = \"/live\"\nmethods = [\"POST\"]\nupstream = \"http://127.0.0.1:3000\"\nwebsocket = true\n".into(),
+            key: "routes[0].websocket",
+            at: "true".into(),
+            says: "handshake is a GET",
+        },
+    ]
+}
+
+#[test]
+fn admin_beyond_loopback_is_a_warning() {
+    let dir = TempDir::new("admin-warning");
+    let text = format!(
+        "[server]\nadmin = \"0.0.0.0:9901\"\n{}",
+        cors("allow_origins = [\"https://app.example.com\"]")
+    );
+    let file = dir.write("preflight.toml", &text);
+    let out = lint(&file);
+    let (stdout, stderr) = (cli::stdout(&out), cli::stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("ok (1 route(s), 1 warning(s))"), "{stdout}");
+    let (line, col) = line_col_of(&text, "\"0.0.0.0:9901\"");
+    let location = format!("{}:{line}:{col}: server.admin", file.display());
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains('⚠') && l.contains(&location)),
+        "expected a warning at {location}:\n{stderr}"
+    );
+    assert!(stderr.contains("beyond this machine"), "{stderr}");
+
+    let file = dir.write(
+        "loopback.toml",
+        text.replace("0.0.0.0:9901", "127.0.0.1:9901"),
+    );
+    let out = lint(&file);
+    assert!(
+        cli::stdout(&out).contains("ok (1 route(s), 0 warning(s))"),
+        "{}",
+        cli::stdout(&out)
+    );
 }

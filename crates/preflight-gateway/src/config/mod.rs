@@ -22,7 +22,9 @@ mod validation;
 mod values;
 
 pub use diagnostics::{ConfigError, Problem, Severity, SourceFile};
-pub use model::{Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles, Upstream};
+pub use model::{
+    Cidr, Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles, Upstream,
+};
 
 use diagnostics::Document;
 use schema::RawFile;

@@ -9,12 +9,14 @@ use http::uri::{Authority, Scheme};
 use preflight_core::{CorsConfig, MethodSet, Policy};
 
 use super::diagnostics::{Document, Problem, SourceFile};
+pub use crate::forwarded::Cidr;
 
 /// Defaults of the `[server]` table.
 pub(crate) const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const DEFAULT_BODY_LIMIT: u64 = 10 * 1024 * 1024;
 pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_WEBSOCKET_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The `[server]` table, validated.
 #[derive(Debug, Clone)]
@@ -26,6 +28,13 @@ pub struct ServerConfig {
     pub connect_timeout: Duration,
     pub body_limit: u64,
     pub grace_period: Duration,
+    /// The edge (`docs/configuration.md`, "Requests at the edge"): peers
+    /// whose forwarding headers are kept, the names the admin listener
+    /// answers to besides its address, and how long a WebSocket tunnel may
+    /// carry nothing.
+    pub trusted_proxies: Vec<Cidr>,
+    pub admin_hosts: Vec<String>,
+    pub websocket_idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +47,9 @@ impl Default for ServerConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             body_limit: DEFAULT_BODY_LIMIT,
             grace_period: DEFAULT_GRACE_PERIOD,
+            trusted_proxies: Vec::new(),
+            admin_hosts: Vec::new(),
+            websocket_idle_timeout: DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
         }
     }
 }
@@ -93,6 +105,10 @@ pub struct Route {
     pub strip_prefix: Option<String>,
     pub cors: RouteCorsPolicy,
     pub source: RouteSource,
+    /// `allow_encoded_slashes = true`: `%2F` and `%5C` in the path are passed on.
+    pub allow_encoded_slashes: bool,
+    /// `websocket = true`: WebSocket handshakes are tunnelled.
+    pub websocket: bool,
 }
 
 /// A loaded, valid configuration.

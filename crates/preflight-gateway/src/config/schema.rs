@@ -30,6 +30,10 @@ pub(crate) struct RawServer {
     pub(crate) connect_timeout: Option<String>,
     pub(crate) body_limit: Option<SizeValue>,
     pub(crate) grace_period: Option<String>,
+    // The edge: forwarding headers, admin Host, WebSocket tunnels.
+    pub(crate) trusted_proxies: Option<Vec<String>>,
+    pub(crate) admin_hosts: Option<Vec<String>>,
+    pub(crate) websocket_idle_timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +67,11 @@ pub(crate) struct RawRoute {
     pub(crate) strip_prefix: Option<String>,
     #[serde(default)]
     pub(crate) cors: RouteCors,
+    // The edge (`docs/configuration.md`, "Requests at the edge").
+    #[serde(default)]
+    pub(crate) allow_encoded_slashes: bool,
+    #[serde(default)]
+    pub(crate) websocket: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +83,11 @@ pub(crate) struct RawOpenApi {
     pub(crate) strip_prefix: Option<String>,
     #[serde(default)]
     pub(crate) cors: RouteCors,
+    // The edge (`docs/configuration.md`, "Requests at the edge").
+    #[serde(default)]
+    pub(crate) allow_encoded_slashes: bool,
+    #[serde(default)]
+    pub(crate) websocket: bool,
 }
 
 /// A route's `cors` key: absent or `true` (the default table), a table laid

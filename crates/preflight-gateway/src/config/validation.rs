@@ -9,7 +9,7 @@ use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError};
 
 use super::diagnostics::{dotted, ConfigError, Document, Problem, Seg, Severity, SourceFile};
 use super::fixes::{policy_help, MAX_AGE_HELP};
-use super::model::{Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles};
+use super::model::{Cidr, Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles};
 use super::schema::{OneOrMany, RawFile, RawServer, RouteCors, SizeValue};
 use super::values::{parse_addr, parse_duration, parse_size, parse_upstream};
 use crate::openapi;
@@ -110,6 +110,8 @@ impl Validator {
                     upstream: &r.upstream,
                     strip_prefix: r.strip_prefix.as_deref(),
                     cors: &r.cors,
+                    allow_encoded_slashes: r.allow_encoded_slashes,
+                    websocket: r.websocket,
                 },
                 raw.cors.as_ref(),
                 default_cors.as_ref(),
@@ -173,6 +175,8 @@ impl Validator {
                         upstream: &o.upstream,
                         strip_prefix: o.strip_prefix.as_deref(),
                         cors: &o.cors,
+                        allow_encoded_slashes: o.allow_encoded_slashes,
+                        websocket: o.websocket,
                     },
                     raw.cors.as_ref(),
                     default_cors.as_ref(),
@@ -344,6 +348,18 @@ impl Validator {
                 }
             }
         };
+        if input.websocket {
+            if let Some(m) = &methods {
+                if !m.contains(&http::Method::GET) {
+                    self.error(
+                        &at("websocket"),
+                        "websocket = true on a route without GET: a WebSocket handshake is a GET",
+                        "add \"GET\" to methods, or remove websocket",
+                    );
+                    ok = false;
+                }
+            }
+        }
         if !ok {
             return None;
         }
@@ -354,6 +370,8 @@ impl Validator {
             strip_prefix: input.strip_prefix.map(str::to_string),
             cors: cors?,
             source,
+            allow_encoded_slashes: input.allow_encoded_slashes,
+            websocket: input.websocket,
         })
     }
 
@@ -511,7 +529,71 @@ impl Validator {
                 }
             }
         }
+        ok &= self.server_edge(raw, &mut s);
         ok.then_some(s)
+    }
+
+    /// The `[server]` keys of the edge (`docs/configuration.md`, "Requests
+    /// at the edge"): false when one is refused.
+    fn server_edge(&mut self, raw: &RawServer, s: &mut ServerConfig) -> bool {
+        let mut ok = true;
+        let key = |k: &'static str| [Seg::Key("server"), Seg::Key(k)];
+        if let Some(admin) = s.admin {
+            if !admin.ip().is_loopback() {
+                self.warn(
+                    &key("admin"),
+                    format!("the admin listener on {admin} is reachable beyond this machine: it shows the routes, upstreams and refused origins"),
+                    "listen on 127.0.0.1 (or [::1]) and reach it through an SSH tunnel or a private network",
+                );
+            }
+        }
+        for (i, text) in raw.trusted_proxies.iter().flatten().enumerate() {
+            match Cidr::parse(text) {
+                Ok(c) => s.trusted_proxies.push(c),
+                Err(why) => {
+                    self.error(
+                        &[
+                            Seg::Key("server"),
+                            Seg::Key("trusted_proxies"),
+                            Seg::Index(i),
+                        ],
+                        format!("{text:?} is not an address or a CIDR block: {why}"),
+                        "write an address (\"10.0.0.7\") or a block (\"10.0.0.0/8\", \"fd00::/8\")",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        for (i, text) in raw.admin_hosts.iter().flatten().enumerate() {
+            let host = text.trim().to_ascii_lowercase();
+            let valid = !host.is_empty()
+                && host.parse::<http::uri::Authority>().is_ok()
+                && !host.contains('@');
+            if valid {
+                s.admin_hosts.push(host);
+            } else {
+                self.error(
+                    &[Seg::Key("server"), Seg::Key("admin_hosts"), Seg::Index(i)],
+                    format!("{text:?} is not a host name (with an optional port)"),
+                    "write a name the admin listener is reached by, like \"admin.internal\" or \"admin.internal:9901\"",
+                );
+                ok = false;
+            }
+        }
+        if let Some(text) = &raw.websocket_idle_timeout {
+            match parse_duration(text) {
+                Some(d) if !d.is_zero() => s.websocket_idle_timeout = d,
+                _ => {
+                    self.error(
+                        &key("websocket_idle_timeout"),
+                        format!("{text:?} is not a duration above zero"),
+                        "write a number and a unit: \"30s\", \"5m\"",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok
     }
 }
 
@@ -521,6 +603,8 @@ struct RouteInput<'a> {
     upstream: &'a str,
     strip_prefix: Option<&'a str>,
     cors: &'a RouteCors,
+    allow_encoded_slashes: bool,
+    websocket: bool,
 }
 
 fn display_value(e: &PolicyError) -> String {
