@@ -288,6 +288,6 @@ async fn explain_names_the_route_of_the_normalized_path() {
         .await
         .unwrap();
     assert_eq!(e.route.as_deref(), Some("/internal/{*rest}"));
-    assert!(!e.report.is_allowed(), "a cors = false route");
+    assert!(!e.trace.outcome.is_allowed(), "a cors = false route");
     g.shutdown().await;
 }
