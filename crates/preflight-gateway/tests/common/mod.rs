@@ -18,6 +18,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use preflight_gateway::body::{boxed, GatewayBody};
 use preflight_gateway::{Config, Gateway, RunningGateway};
+#[allow(unused_imports)]
 pub use preflight_test_kit::cli::TempDir;
 use preflight_test_kit::server::{self, Server};
 use tokio::sync::Notify;
