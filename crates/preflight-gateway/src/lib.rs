@@ -24,8 +24,10 @@
 pub mod admin;
 pub mod body;
 pub mod config;
+mod conn;
 pub mod explain;
 mod gateway;
+pub mod limits;
 pub mod listen;
 pub mod metrics;
 mod observe;

@@ -24,6 +24,7 @@ use tower::{Layer, Service, ServiceExt};
 
 use crate::body::{self, error_response, GatewayBody, GatewayResponse};
 use crate::config::{Config, Route, RouteCorsPolicy};
+use crate::limits::HostPermits;
 use crate::proxy::{self, ConnInfo, Proxy, ProxySettings, UpstreamClient};
 
 /// One route with its layer.
@@ -77,10 +78,13 @@ impl Table {
             Some((policy, _)) => CorsLayer::new(Policy::clone(policy)),
             None => CorsLayer::disabled(),
         };
-        let client = proxy::client(config.server.connect_timeout);
+        let server = &config.server;
+        let client = proxy::client(server.connect_timeout, server.upstream_max_connections);
         let settings = ProxySettings {
-            upstream_timeout: config.server.upstream_timeout,
-            body_limit: config.server.body_limit,
+            upstream_timeout: server.upstream_timeout,
+            body_limit: server.body_limit,
+            body_idle: server.body_idle_timeout,
+            permits: Arc::new(HostPermits::new(server.upstream_max_connections)),
         };
         Table {
             config: Arc::new(config),
@@ -116,7 +120,7 @@ impl Table {
     pub(crate) async fn serve(&self, req: Request<GatewayBody>, conn: ConnInfo) -> GatewayResponse {
         self.dispatch(req, |route| Proxy {
             client: self.client.clone(),
-            settings: self.settings,
+            settings: self.settings.clone(),
             route: route.clone(),
             conn,
         })

@@ -83,7 +83,8 @@ async fn a_silent_connection_and_a_partial_h2_preface_are_closed() {
         read_until_closed(&mut preface)
     );
     let silent = a.1.expect("a silent connection is still open after 30 s");
-    let preface = b.1.expect("a partial HTTP/2 preface is still open after 30 s");
+    let preface =
+        b.1.expect("a partial HTTP/2 preface is still open after 30 s");
     println!("figure: a silent connection is closed after {silent:.1?}, a partial h2 preface after {preface:.1?}");
     for t in [silent, preface] {
         assert!(t <= Duration::from_secs(12), "closed after {t:?}");
@@ -198,12 +199,16 @@ async fn a_client_that_does_not_read_is_cut_after_the_body_idle_timeout() {
 #[tokio::test]
 async fn a_stalled_request_body_is_answered_408_after_the_body_idle_timeout() {
     let up = upstream().await;
-    let text = with_server_keys("body_idle_timeout = \"1s\"");
+    // The upstream timeout (which covers sending the body) is longer.
+    let text = with_server_keys("body_idle_timeout = \"1s\"")
+        .replace("upstream_timeout = \"400ms\"", "upstream_timeout = \"10s\"");
     let g = gateway(&text, up.addr).await;
     let mut s = connect(g.local_addrs()[0]).await;
-    s.write_all(b"POST /api/upload HTTP/1.1\r\nhost: gateway\r\ncontent-length: 100\r\n\r\n0123456789")
-        .await
-        .unwrap();
+    s.write_all(
+        b"POST /api/upload HTTP/1.1\r\nhost: gateway\r\ncontent-length: 100\r\n\r\n0123456789",
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
     let mut raw = Vec::new();
     let _ = tokio::time::timeout(DEADLINE, s.read_to_end(&mut raw)).await;
@@ -234,7 +239,8 @@ async fn at_the_connection_cap_idle_connections_make_room_for_a_new_request() {
     .await;
     let took = started.elapsed();
     println!("figure: at a cap of 4 with 10 idle sockets, a new request is served in {took:.1?}");
-    let (status, _, _) = answer.expect("a new request is not served while idle sockets fill the cap");
+    let (status, _, _) =
+        answer.expect("a new request is not served while idle sockets fill the cap");
     assert_eq!(status, 200);
     g.shutdown().await;
 }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use preflight_test_kit::cli::{self, Child, TempDir};
 use preflight_test_kit::raw::request;
-use preflight_test_kit::Server;
 use preflight_test_kit::Reply;
+use preflight_test_kit::Server;
 
 const APP: &str = "https://app.example.com";
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -150,11 +150,21 @@ fn refusals_with_a_380_kb_method_keep_the_memory_bounded() {
     );
     let method = "A".repeat(380 * 1024);
     // Warm up, then measure.
-    let _ = request(gw.listen, &method, "/api/x", &[("origin", "https://evil.example")]);
+    let _ = request(
+        gw.listen,
+        &method,
+        "/api/x",
+        &[("origin", "https://evil.example")],
+    );
     let before = gw.rss_kib();
     for _ in 0..100 {
-        let r = request(gw.listen, &method, "/api/x", &[("origin", "https://evil.example")])
-            .expect("an answer");
+        let r = request(
+            gw.listen,
+            &method,
+            "/api/x",
+            &[("origin", "https://evil.example")],
+        )
+        .expect("an answer");
         assert!(r.status >= 400, "{}", r.status);
     }
     let after = gw.rss_kib();
@@ -214,19 +224,21 @@ fn a_config_written_in_place_in_two_parts_is_never_applied_half_way() {
         .truncate(true)
         .open(&gw.file)
         .expect("open the config in place");
-    f.write_all(new[..cut].as_bytes()).expect("write the first part");
+    f.write_all(&new.as_bytes()[..cut])
+        .expect("write the first part");
     f.flush().expect("flush");
     let pause = Instant::now();
     while pause.elapsed() < Duration::from_millis(1200) {
         let r = internal_preflight(gw.listen).expect("an answer");
         assert_eq!(
-            r.status, 403,
+            r.status,
+            403,
             "the half-written file was applied after {:?}: {r:?}",
             pause.elapsed()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    f.write_all(new[cut..].as_bytes()).expect("write the rest");
+    f.write_all(&new.as_bytes()[cut..]).expect("write the rest");
     drop(f);
     // The whole file is applied: the new origin is allowed on /api.
     let started = Instant::now();
@@ -280,8 +292,10 @@ fn check_reads_a_bounded_part_of_an_endless_body_and_says_so() {
     let endless = Server::streaming(|_req| async {
         let body = Endless(Box::pin(tokio::time::sleep(Duration::ZERO)));
         let mut res = http::Response::new(http_body_util::BodyExt::boxed(body));
-        res.headers_mut()
-            .insert("access-control-allow-origin", http::HeaderValue::from_static(APP));
+        res.headers_mut().insert(
+            "access-control-allow-origin",
+            http::HeaderValue::from_static(APP),
+        );
         res
     })
     .expect("the endless server starts");
@@ -295,7 +309,11 @@ fn check_reads_a_bounded_part_of_an_endless_body_and_says_so() {
     let took = started.elapsed();
     let text = cli::stdout(&out);
     println!("figure: check against an endless body returns in {took:.2?}");
-    assert!(text.contains("read that much"), "{text}\n{}", cli::stderr(&out));
+    assert!(
+        text.contains("read that much"),
+        "{text}\n{}",
+        cli::stderr(&out)
+    );
     assert!(took <= Duration::from_secs(3), "took {took:?}");
     assert_eq!(out.status.code(), Some(0), "{text}");
 }

@@ -30,6 +30,15 @@ pub(crate) struct RawServer {
     pub(crate) connect_timeout: Option<String>,
     pub(crate) body_limit: Option<SizeValue>,
     pub(crate) grace_period: Option<String>,
+    // The edge's limits (RELIABILITY.md).
+    pub(crate) header_read_timeout: Option<String>,
+    pub(crate) idle_timeout: Option<String>,
+    pub(crate) body_idle_timeout: Option<String>,
+    pub(crate) h2_keepalive_interval: Option<String>,
+    pub(crate) h2_keepalive_timeout: Option<String>,
+    pub(crate) h2_max_concurrent_streams: Option<i64>,
+    pub(crate) max_connections: Option<i64>,
+    pub(crate) upstream_max_connections: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

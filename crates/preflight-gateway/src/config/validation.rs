@@ -511,7 +511,101 @@ impl Validator {
                 }
             }
         }
+        if !self.edge_limits(raw, &mut s) {
+            ok = false;
+        }
         ok.then_some(s)
+    }
+
+    /// The edge's timeouts and caps (RELIABILITY.md): false when one is
+    /// refused.
+    fn edge_limits(&mut self, raw: &RawServer, s: &mut ServerConfig) -> bool {
+        let mut ok = true;
+        let durations = [
+            (
+                "header_read_timeout",
+                &raw.header_read_timeout,
+                &mut s.header_read_timeout,
+                false,
+            ),
+            (
+                "idle_timeout",
+                &raw.idle_timeout,
+                &mut s.idle_timeout,
+                false,
+            ),
+            (
+                "body_idle_timeout",
+                &raw.body_idle_timeout,
+                &mut s.body_idle_timeout,
+                false,
+            ),
+            (
+                "h2_keepalive_interval",
+                &raw.h2_keepalive_interval,
+                &mut s.h2_keepalive_interval,
+                true,
+            ),
+            (
+                "h2_keepalive_timeout",
+                &raw.h2_keepalive_timeout,
+                &mut s.h2_keepalive_timeout,
+                false,
+            ),
+        ];
+        for (key, text, slot, zero_ok) in durations {
+            let Some(text) = text else { continue };
+            match parse_duration(text) {
+                Some(d) if !d.is_zero() || zero_ok => *slot = d,
+                Some(_) => {
+                    self.error(
+                        &[Seg::Key("server"), Seg::Key(key)],
+                        format!("{key} = {text:?}: zero would close every connection at once"),
+                        "leave the key out for the default, or write a positive duration like \"10s\"",
+                    );
+                    ok = false;
+                }
+                None => {
+                    self.error(
+                        &[Seg::Key("server"), Seg::Key(key)],
+                        format!("{text:?} is not a duration"),
+                        "write a number and a unit: \"500ms\", \"30s\", \"2m\", \"1h\"",
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let counts = [
+            (
+                "h2_max_concurrent_streams",
+                raw.h2_max_concurrent_streams,
+                10_000,
+            ),
+            ("max_connections", raw.max_connections, 1_000_000),
+            (
+                "upstream_max_connections",
+                raw.upstream_max_connections,
+                100_000,
+            ),
+        ];
+        for (key, value, max) in counts {
+            let Some(n) = value else { continue };
+            if !(1..=max).contains(&n) {
+                self.error(
+                    &[Seg::Key("server"), Seg::Key(key)],
+                    format!("{key} = {n} is refused: it must be between 1 and {max}"),
+                    "leave the key out for the default, or write a count in that range",
+                );
+                ok = false;
+                continue;
+            }
+            match key {
+                "h2_max_concurrent_streams" => s.h2_max_concurrent_streams = n as u32,
+                "max_connections" => s.max_connections = Some(n as usize),
+                _ => s.upstream_max_connections = n as usize,
+            }
+        }
+        ok
     }
 }
 
