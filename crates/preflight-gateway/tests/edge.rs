@@ -267,3 +267,28 @@ async fn the_upstream_pool_is_capped_per_host() {
     );
     g.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_h2_connection_has_at_most_h2_max_concurrent_streams() {
+    let up = upstream().await;
+    let text = with_server_keys("h2_max_concurrent_streams = 1")
+        .replace("upstream_timeout = \"400ms\"", "upstream_timeout = \"5s\"");
+    let g = gateway(&text, up.addr).await;
+    let c = h2c_client();
+    // Settle the connection (and its SETTINGS) first.
+    let (status, _, _) = send(&c, "GET", url(&g, "/api/first"), &[], None).await;
+    assert_eq!(status, 200);
+    let started = Instant::now();
+    let (a, b) = tokio::join!(
+        send(&c, "GET", url(&g, "/api/slow"), &[], None),
+        send(&c, "GET", url(&g, "/api/slow"), &[], None)
+    );
+    let took = started.elapsed();
+    println!("figure: two 800 ms requests on one h2 connection with 1 stream take {took:.1?}");
+    assert_eq!((a.0.as_u16(), b.0.as_u16()), (200, 200));
+    assert!(
+        took >= Duration::from_millis(1500),
+        "both streams ran at once ({took:?})"
+    );
+    g.shutdown().await;
+}

@@ -141,6 +141,27 @@ fn under_a_256_file_limit_300_idle_sockets_do_not_stop_a_new_request() {
 }
 
 #[test]
+fn a_max_connections_that_does_not_fit_the_file_limit_is_warned_about_at_start() {
+    let up = upstream();
+    let gw = Gateway::start(
+        "edge-fit",
+        |l, a| {
+            config_text(l, a, up.addr(), "cors = false").replace(
+                "grace_period = \"1s\"",
+                "grace_period = \"1s\"\nmax_connections = 1000",
+            )
+        },
+        &["prlimit", "--nofile=256:256", "--"],
+    );
+    let mut gw = gw;
+    let line = gw
+        .child
+        .wait_for_line("does not fit the file limit", DEADLINE);
+    assert!(line.contains("max_connections = 1000"), "{line}");
+    assert!(line.contains("file limit of 256"), "{line}");
+}
+
+#[test]
 fn refusals_with_a_380_kb_method_keep_the_memory_bounded() {
     let up = upstream();
     let gw = Gateway::start(
