@@ -8,7 +8,9 @@
 //! forwards to the upstream. [`config`] reads and validates the configuration
 //! file with diagnostics that point into it; [`Gateway`] holds the running
 //! configuration and reloads it; [`server`] listens (HTTP/1.1, h2c, TLS) and
-//! shuts down gracefully; [`admin`] serves health, metrics and the dashboard;
+//! shuts down gracefully, every connection within the [`limits`] of the edge
+//! (timeouts, caps, bounded strings: RELIABILITY.md) that `conn` enforces;
+//! [`admin`] serves health, metrics and the dashboard;
 //! [`explain`] runs a page's request through the same layers.
 //!
 //! ```no_run
