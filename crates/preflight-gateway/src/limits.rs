@@ -20,7 +20,7 @@ pub(crate) const MAX_DEFAULT_CONNECTIONS: usize = 10_000;
 
 /// How many connections the admin listener (and the demo's listeners) serve
 /// at once: a few people and a metrics scraper.
-pub(crate) const ADMIN_MAX_CONNECTIONS: usize = 64;
+pub const ADMIN_MAX_CONNECTIONS: usize = 64;
 
 /// The longest string kept from a request (a method, a path, an origin, a
 /// refusal's words) in the refusal ring, the dashboard and the log, in bytes.
