@@ -84,9 +84,11 @@ pub async fn check(args: &CheckArgs) -> Result<Report, String> {
     let client = client::client(args.cacert.as_deref())?;
     let timeout = Duration::from_secs(args.timeout.max(1));
 
+    let body_cut = std::cell::Cell::new(false);
     let driven = drive(&req, profile, |sent: &SentRequest| {
         let sent = sent.clone();
         let client = &client;
+        let body_cut = &body_cut;
         async move {
             let mut headers = sent.headers.clone();
             if sent.kind == ExchangeKind::Actual {
@@ -107,13 +109,23 @@ pub async fn check(args: &CheckArgs) -> Result<Report, String> {
                 ExchangeKind::Actual => args.data.clone().map(Bytes::from),
                 ExchangeKind::Preflight => None,
             };
-            let (status, headers) =
+            let (status, headers, cut) =
                 client::send(client, &sent.method, &sent.url, &headers, body, timeout).await?;
+            if cut {
+                body_cut.set(true);
+            }
             Ok::<_, String>(Delivery::Answered(ServerResponse { status, headers }))
         }
     })
     .await?;
     let mut report = Report::from_trace(&driven);
+    if body_cut.get() {
+        report.context.push(format!(
+            "note: a response body was longer than {} KiB: preflight check read that much \
+             of it and stopped (the verdict is in the headers)",
+            client::BODY_READ_MAX / 1024
+        ));
+    }
     if let Some(plan) = &driven.plan {
         report.context.push(format!(
             "preflight check: {} {} from {} (credentials: {}, profile: {})",

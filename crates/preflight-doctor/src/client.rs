@@ -59,6 +59,14 @@ pub(crate) fn client(cacert: Option<&Path>) -> Result<HttpsClient, String> {
         .build(https))
 }
 
+/// The most of a response body `check` and `audit` read: the verdict is in
+/// the headers; the body is read only so that the connection can be reused.
+pub const BODY_READ_MAX: usize = 64 * 1024;
+
+/// What came back: the status, the header lines, and whether the body was
+/// longer than [`BODY_READ_MAX`] (its reading then stopped there).
+pub(crate) type Sent = (u16, Vec<(String, String)>, bool);
+
 /// Send one request with exactly these headers; return status and headers.
 pub(crate) async fn send(
     client: &HttpsClient,
@@ -67,7 +75,7 @@ pub(crate) async fn send(
     headers: &[(String, String)],
     body: Option<Bytes>,
     timeout: Duration,
-) -> Result<(u16, Vec<(String, String)>), String> {
+) -> Result<Sent, String> {
     let mut builder = http::Request::builder().method(method).uri(url.as_str());
     for (k, v) in headers {
         builder = builder.header(k.as_str(), v.as_str());
@@ -93,9 +101,24 @@ pub(crate) async fn send(
         .map_err(|e| describe_client_error(&e, &host, port))?;
     let status = response.status().as_u16();
     let headers = header_pairs(response.headers());
-    // Read (and drop) the body so that the connection can be reused.
-    let _ = tokio::time::timeout(timeout, response.into_body().collect()).await;
-    Ok((status, headers))
+    // Read (and drop) the body so that the connection can be reused, up to
+    // BODY_READ_MAX: past it, the connection is dropped instead.
+    let read = async {
+        let mut body = response.into_body();
+        let mut seen = 0usize;
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else { break };
+            if let Some(data) = frame.data_ref() {
+                seen += data.len();
+                if seen > BODY_READ_MAX {
+                    return true;
+                }
+            }
+        }
+        false
+    };
+    let cut = tokio::time::timeout(timeout, read).await.unwrap_or(false);
+    Ok((status, headers, cut))
 }
 
 fn describe_client_error(e: &hyper_util::client::legacy::Error, host: &str, port: u16) -> String {

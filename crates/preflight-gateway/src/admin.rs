@@ -19,7 +19,8 @@ use crate::config::{RouteCorsPolicy, RouteSource};
 pub use crate::explain::ExplainQuery;
 use crate::explain::Explanation;
 use crate::gateway::Gateway;
-use crate::listen::serve_plain;
+use crate::limits::ConnLimits;
+use crate::listen::serve_plain_within;
 
 /// Serve the admin endpoints until shutdown.
 pub(crate) async fn serve(
@@ -28,6 +29,7 @@ pub(crate) async fn serve(
     shutdown: watch::Receiver<bool>,
 ) {
     let bound = listener.local_addr().ok();
+    let limits = ConnLimits::of(&gateway.config().server);
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let gateway = gateway.clone();
         async move {
@@ -45,7 +47,7 @@ pub(crate) async fn serve(
             Ok(handle(&gateway, req).await)
         }
     });
-    serve_plain(listener, shutdown, service).await;
+    serve_plain_within(listener, shutdown, service, limits).await;
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<GatewayBody> {

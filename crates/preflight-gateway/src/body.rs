@@ -1,6 +1,7 @@
 //! Body types of the gateway: one boxed streaming body for requests and
 //! responses, and a request body that stops at the body limit.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -129,6 +130,95 @@ where
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The error an [`IdleBody`] yields when no piece came in time.
+#[derive(Debug, thiserror::Error)]
+#[error("no part of the body came within {0:?}")]
+pub(crate) struct BodyIdle(pub(crate) std::time::Duration);
+
+pin_project! {
+    /// A body that fails when its next piece takes longer than `idle`
+    /// (RELIABILITY.md, body idle), and raises `tripped` when it does; it
+    /// holds `hold` (an upstream connection slot) until dropped.
+    pub(crate) struct IdleBody<B> {
+        #[pin]
+        inner: B,
+        idle: std::time::Duration,
+        #[pin]
+        timer: tokio::time::Sleep,
+        // True while the timer runs: from the first `Pending` after a piece.
+        waiting: bool,
+        tripped: Arc<AtomicBool>,
+        hold: Option<tokio::sync::OwnedSemaphorePermit>,
+    }
+}
+
+impl<B> IdleBody<B> {
+    pub(crate) fn new(inner: B, idle: std::time::Duration, tripped: Arc<AtomicBool>) -> Self {
+        IdleBody {
+            inner,
+            idle,
+            timer: tokio::time::sleep(idle),
+            waiting: false,
+            tripped,
+            hold: None,
+        }
+    }
+
+    /// Keep `permit` until the body is dropped.
+    pub(crate) fn holding(mut self, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+        self.hold = permit;
+        self
+    }
+}
+
+impl<B> Body for IdleBody<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let mut this = self.project();
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                *this.waiting = false;
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => {
+                // The time counted is the wait for the source only, not the
+                // time the reader took between two polls.
+                if !*this.waiting {
+                    *this.waiting = true;
+                    let at = tokio::time::Instant::now() + *this.idle;
+                    this.timer.as_mut().reset(at);
+                }
+                match this.timer.poll(cx) {
+                    Poll::Ready(()) => {
+                        this.tripped.store(true, Ordering::Relaxed);
+                        Poll::Ready(Some(Err(Box::new(BodyIdle(*this.idle)))))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

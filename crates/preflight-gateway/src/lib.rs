@@ -12,7 +12,9 @@
 //! (`docs/behaviour.md`, "Requests at the edge"). [`config`] reads and validates the configuration
 //! file with diagnostics that point into it; [`Gateway`] holds the running
 //! configuration and reloads it; [`server`] listens (HTTP/1.1, h2c, TLS) and
-//! shuts down gracefully; [`admin`] serves health, metrics and the dashboard;
+//! shuts down gracefully, every connection within the [`limits`] of the edge
+//! (timeouts, caps, bounded strings: RELIABILITY.md) that `conn` enforces;
+//! [`admin`] serves health, metrics and the dashboard;
 //! [`explain`] runs a page's request through the same layers.
 //!
 //! ```no_run
@@ -29,10 +31,12 @@ pub mod admin;
 mod admin_host;
 pub mod body;
 pub mod config;
+mod conn;
 mod edge;
 pub mod explain;
 mod forwarded;
 mod gateway;
+pub mod limits;
 pub mod listen;
 pub mod metrics;
 mod observe;

@@ -4,16 +4,16 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
 
+use bytes::Bytes;
 use http::Request;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::body;
+use crate::conn::{self, Connections, Ending, Watched};
+use crate::limits::{ConnLimits, ADMIN_MAX_CONNECTIONS};
 
 /// Why the gateway could not start.
 #[derive(Debug)]
@@ -50,40 +50,54 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 }
 
 /// Accept plain TCP connections and serve them with `service` (HTTP/1.1 and
-/// h2c) until `shutdown` turns true. Used by the admin listener and the
-/// demo's servers.
-pub async fn serve_plain<S, B>(
+/// h2c) until `shutdown` turns true, within the default connection limits
+/// and at most [`ADMIN_MAX_CONNECTIONS`] at once (RELIABILITY.md). Used by
+/// the admin listener and the demo's servers.
+pub async fn serve_plain<S, B>(listener: TcpListener, shutdown: watch::Receiver<bool>, service: S)
+where
+    S: hyper::service::Service<Request<Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<body::BoxError>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<body::BoxError>,
+{
+    serve_plain_within(listener, shutdown, service, ConnLimits::default()).await
+}
+
+/// [`serve_plain`] with these limits.
+pub async fn serve_plain_within<S, B>(
     listener: TcpListener,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     service: S,
+    limits: ConnLimits,
 ) where
     S: hyper::service::Service<Request<Incoming>, Response = http::Response<B>>
         + Clone
         + Send
+        + Sync
         + 'static,
     S::Future: Send + 'static,
     S::Error: Into<body::BoxError>,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<body::BoxError>,
 {
-    loop {
-        let stream = tokio::select! {
-            r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
+    let conns = Connections::new(ADMIN_MAX_CONNECTIONS);
+    let stop = shutdown.clone();
+    conn::accept_loop(listener, conns, stop, move |stream, remote, slot| {
         let service = service.clone();
+        let ending = Ending {
+            shutdown: shutdown.clone(),
+            force: None,
+        };
         tokio::spawn(async move {
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let io = Watched::new(stream, slot.state.clone());
+            conn::serve(io, service, limits, remote, ending).await;
+            drop(slot);
         });
-    }
+    })
+    .await;
 }

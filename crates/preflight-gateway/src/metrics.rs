@@ -199,15 +199,11 @@ impl Metrics {
     }
 
     pub(crate) fn refused(&self, mut r: RefusedRequest) {
-        // What a client sent is kept short: the ring holds 100 of them.
-        for field in [&mut r.origin, &mut r.path] {
-            if field.len() > 200 {
-                let mut end = 200;
-                while !field.is_char_boundary(end) {
-                    end -= 1;
-                }
-                field.truncate(end);
-                field.push('…');
+        // What a client sent is kept short: the ring holds 100 of them
+        // (RELIABILITY.md, bounded memory).
+        for field in [&mut r.method, &mut r.origin, &mut r.path, &mut r.reason] {
+            if field.len() > crate::limits::KEPT_STRING_MAX {
+                *field = crate::limits::clip(field);
             }
         }
         if r.kind == "websocket" {

@@ -11,12 +11,13 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use http::header::ORIGIN;
-use http::{Method, Request};
+use http::Request;
 use preflight_core::Refusal;
 use preflight_tower::CorsOutcome;
 use tower::{Layer, Service};
 
 use crate::body::GatewayResponse;
+use crate::limits::clip;
 use crate::metrics::{Metrics, RefusedRequest};
 use crate::proxy::ProxyTiming;
 use crate::router::MatchedRoute;
@@ -58,7 +59,9 @@ pub(crate) struct Observe<S> {
 
 /// What the access log says of the request, read before it goes on.
 struct Seen {
-    method: Method,
+    /// Cut to a fixed size, as every string kept from a request
+    /// (RELIABILITY.md, bounded memory).
+    method: String,
     path: String,
     origin: Option<String>,
     remote: SocketAddr,
@@ -80,12 +83,12 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let seen = Seen {
-            method: req.method().clone(),
-            path: req.uri().path().to_string(),
+            method: clip(req.method().as_str()),
+            path: clip(req.uri().path()),
             origin: req
                 .headers()
                 .get(ORIGIN)
-                .map(|o| String::from_utf8_lossy(o.as_bytes()).into_owned()),
+                .map(|o| clip(&String::from_utf8_lossy(o.as_bytes()))),
             remote: self.layer.remote,
             started: Instant::now(),
         };
@@ -108,7 +111,7 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
         .get::<MatchedRoute>()
         .map_or(NO_ROUTE, |m| m.0.path.as_str());
     let status = res.status().as_u16();
-    metrics.request(label, seen.method.as_str(), status);
+    metrics.request(label, &seen.method, status);
     if let Some(t) = res
         .extensions()
         .get::<ProxyTiming>()
@@ -136,7 +139,7 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
     };
     // A refusal says why, in the log too. A refused WebSocket handshake is
     // recorded once, as such.
-    let mut why = refusal.map(|(_, r)| r.to_string());
+    let mut why = refusal.map(|(_, r)| clip(&r.to_string()));
     let websocket = res.extensions().get::<WebSocketRefused>();
     if let Some(ws) = websocket {
         why = Some(ws.reason.to_string());
@@ -155,12 +158,12 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
         metrics.refused(RefusedRequest {
             at: SystemTime::now(),
             route: label.to_string(),
-            method: seen.method.to_string(),
+            method: seen.method.clone(),
             path: seen.path.clone(),
             origin: seen.origin.clone().unwrap_or_default(),
             kind,
             code: r.code().to_string(),
-            reason: r.to_string(),
+            reason: why.clone().unwrap_or_default(),
         });
     }
     tracing::info!(

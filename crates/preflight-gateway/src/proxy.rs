@@ -25,10 +25,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tower::Service;
 
-use crate::body::{self, error_response, GatewayBody, Limited};
+use crate::body::{self, error_response, GatewayBody, IdleBody, Limited};
 use crate::config::{Cidr, Route};
 use crate::edge::{self, HeldOrigin};
 use crate::forwarded;
+use crate::limits::HostPermits;
 use crate::websocket::{self, Tunnels};
 
 /// The client every route shares (per configuration): pooled connections,
@@ -36,7 +37,7 @@ use crate::websocket::{self, Tunnels};
 pub(crate) type UpstreamClient = Client<HttpsConnector<HttpConnector>, GatewayBody>;
 
 /// Build the upstream client.
-pub(crate) fn client(connect_timeout: Duration) -> UpstreamClient {
+pub(crate) fn client(connect_timeout: Duration, max_idle_per_host: usize) -> UpstreamClient {
     let mut http = HttpConnector::new();
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
@@ -51,6 +52,7 @@ pub(crate) fn client(connect_timeout: Duration) -> UpstreamClient {
         .wrap_connector(http);
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(max_idle_per_host)
         .build(connector)
 }
 
@@ -62,10 +64,14 @@ pub struct ConnInfo {
 }
 
 /// Limits of the forwarding.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ProxySettings {
     pub(crate) upstream_timeout: Duration,
     pub(crate) body_limit: u64,
+    /// The longest wait for the next piece of a body, both ways.
+    pub(crate) body_idle: Duration,
+    /// The cap on connections to each upstream host.
+    pub(crate) permits: Arc<HostPermits>,
 }
 
 /// The edge's part of the forwarding: whose forwarding headers to believe,
@@ -108,7 +114,7 @@ impl Service<Request<GatewayBody>> for Proxy {
         Box::pin(async move {
             let (mut res, timing) = forward(
                 &this.client,
-                this.settings,
+                &this.settings,
                 &this.route,
                 this.conn,
                 &this.edge,
@@ -127,7 +133,7 @@ const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 /// gateway's own 413/502/504.
 pub(crate) async fn forward(
     client: &UpstreamClient,
-    settings: ProxySettings,
+    settings: &ProxySettings,
     route: &Route,
     conn: ConnInfo,
     edge: &Edge,
@@ -197,14 +203,23 @@ pub(crate) async fn forward(
     parts.version = Version::HTTP_11;
 
     let tripped = Arc::new(AtomicBool::new(false));
-    let body = body::boxed(Limited::new(body, settings.body_limit, tripped.clone()));
+    let idle = Arc::new(AtomicBool::new(false));
+    let body = Limited::new(body, settings.body_limit, tripped.clone());
+    let body = body::boxed(IdleBody::new(body, settings.body_idle, idle.clone()));
     let upstream_req = Request::from_parts(parts, body);
 
     let started = Instant::now();
-    let result =
-        tokio::time::timeout(settings.upstream_timeout, client.request(upstream_req)).await;
+    // The wait for a free upstream connection counts in upstream_timeout.
+    let result = tokio::time::timeout(settings.upstream_timeout, async {
+        let permit = settings
+            .permits
+            .acquire(route.upstream.authority.as_str())
+            .await;
+        client.request(upstream_req).await.map(|res| (res, permit))
+    })
+    .await;
     timing.upstream = Some(started.elapsed());
-    let mut res = match result {
+    let res = match result {
         Err(_elapsed) => {
             return (
                 error_response(
@@ -217,6 +232,19 @@ pub(crate) async fn forward(
         Ok(Err(e)) => {
             if tripped.load(Ordering::Relaxed) {
                 return (too_large(settings.body_limit), timing);
+            }
+            if idle.load(Ordering::Relaxed) {
+                let mut res = error_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    &format!(
+                        "the request body stopped for longer than body_idle_timeout ({} ms)",
+                        settings.body_idle.as_millis()
+                    ),
+                );
+                // The rest of the body may still come: not on this connection.
+                res.headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+                return (res, timing);
             }
             tracing::warn!(upstream = %route.upstream.raw, error = %error_chain(&e), "upstream request failed");
             if is_timeout(&e) {
@@ -235,6 +263,7 @@ pub(crate) async fn forward(
         }
         Ok(Ok(res)) => res,
     };
+    let (mut res, permit) = res;
 
     if res.status() == StatusCode::SWITCHING_PROTOCOLS {
         let Some(client_upgrade) = client_upgrade else {
@@ -253,6 +282,9 @@ pub(crate) async fn forward(
         let open = edge.tunnels.open();
         let idle = edge.websocket_idle_timeout;
         tokio::spawn(async move {
+            // The upstream connection counts against the host's cap for as
+            // long as the tunnel lives.
+            let _slot = permit;
             let both = tokio::time::timeout(idle, async {
                 tokio::try_join!(client_upgrade, upstream_upgrade)
             });
@@ -276,6 +308,8 @@ pub(crate) async fn forward(
 
     let (mut parts, body) = res.into_parts();
     remove_hop_by_hop(&mut parts.headers);
+    // A stalled upstream body is cut, and its connection slot given back.
+    let body = IdleBody::new(body, settings.body_idle, Arc::default()).holding(permit);
     // The upstream's HTTP version is its own hop's business: the client gets
     // the gateway's (an HTTP/1.0 upstream must not turn the answer into 1.0).
     parts.version = Version::default();

@@ -2,12 +2,19 @@
 //! swaps the whole routing table at once; a bad file keeps the running one.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{RecursiveMode, Watcher};
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::gateway::Gateway;
+
+/// How long the configuration file must stay unchanged before a reload
+/// reads it (docs/configuration.md, "Reloading").
+pub const QUIET_TIME: Duration = Duration::from_millis(500);
 
 /// Watch the configuration file (through its directory, so that editors that
 /// replace the file are seen) and reload on change; reload on SIGHUP too.
@@ -22,18 +29,31 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
     let file_tx = tx.clone();
+    // True from a write into the file until the writer closes it.
+    let writing = Arc::new(AtomicBool::new(false));
+    let open = writing.clone();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
-        if event.kind.is_access() {
-            return;
-        }
         let ours = event
             .paths
             .iter()
             .any(|p| p.file_name().map(|n| n.to_os_string()) == file_name);
-        if ours {
-            let _ = file_tx.try_send(());
+        if !ours {
+            return;
         }
+        match event.kind {
+            // Only inotify (Linux) tells when a writer closes the file.
+            EventKind::Modify(ModifyKind::Data(_)) if cfg!(target_os = "linux") => {
+                open.store(true, Ordering::Release)
+            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                open.store(false, Ordering::Release)
+            }
+            EventKind::Access(_) => return,
+            // Created, renamed over, removed: no writer of ours is left.
+            _ => open.store(false, Ordering::Release),
+        }
+        let _ = file_tx.try_send(());
     });
     let watcher = match watcher {
         Ok(mut w) => match w.watch(&dir, RecursiveMode::NonRecursive) {
@@ -51,10 +71,13 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
     #[cfg(unix)]
     {
         let hup_tx = tx;
+        let hup_writing = writing.clone();
         if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         {
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
+                    // A SIGHUP says the file is ready.
+                    hup_writing.store(false, Ordering::Release);
                     if hup_tx.send(()).await.is_err() {
                         break;
                     }
@@ -65,9 +88,20 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
     Some(tokio::spawn(async move {
         let _watcher = watcher;
         while rx.recv().await.is_some() {
-            // Editors write in several steps: wait for the file to settle.
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            while rx.try_recv().is_ok() {}
+            // A file written in place in several steps parses half-way
+            // through: apply it only once it has been quiet for QUIET_TIME.
+            // A file still open for writing waits for its writer to close it
+            // (or for a SIGHUP, or for the file to be replaced).
+            loop {
+                tokio::time::sleep(QUIET_TIME).await;
+                let mut changed = false;
+                while rx.try_recv().is_ok() {
+                    changed = true;
+                }
+                if !changed && !writing.load(Ordering::Acquire) {
+                    break;
+                }
+            }
             let _ = gateway.reload();
         }
     }))

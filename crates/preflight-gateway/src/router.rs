@@ -25,6 +25,7 @@ use tower::{Layer, Service, ServiceExt};
 use crate::body::{self, error_response, GatewayBody, GatewayResponse};
 use crate::config::{Cidr, Config, Route, RouteCorsPolicy};
 use crate::edge::{self, Answer, Refused};
+use crate::limits::HostPermits;
 use crate::proxy::{self, ConnInfo, Edge, Proxy, ProxySettings, UpstreamClient};
 use crate::websocket::Tunnels;
 
@@ -80,10 +81,13 @@ impl Table {
             Some((policy, _)) => CorsLayer::new(Policy::clone(policy)),
             None => CorsLayer::disabled(),
         };
-        let client = proxy::client(config.server.connect_timeout);
+        let server = &config.server;
+        let client = proxy::client(server.connect_timeout, server.upstream_max_connections);
         let settings = ProxySettings {
-            upstream_timeout: config.server.upstream_timeout,
-            body_limit: config.server.body_limit,
+            upstream_timeout: server.upstream_timeout,
+            body_limit: server.body_limit,
+            body_idle: server.body_idle_timeout,
+            permits: Arc::new(HostPermits::new(server.upstream_max_connections)),
         };
         let trusted_proxies = config.server.trusted_proxies.clone().into();
         Table {
@@ -129,7 +133,7 @@ impl Table {
         }
         self.dispatch(req, |route| Proxy {
             client: self.client.clone(),
-            settings: self.settings,
+            settings: self.settings.clone(),
             route: route.clone(),
             conn,
             edge: Edge {

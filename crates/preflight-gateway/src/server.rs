@@ -11,16 +11,15 @@ use std::time::Duration;
 use http::Request;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsFiles;
+use crate::conn::{self, Connections, Ending, Watched};
 use crate::gateway::Gateway;
+use crate::limits::{self, ConnLimits};
 use crate::listen::{bind, StartError};
 use crate::proxy::ConnInfo;
 
@@ -122,12 +121,20 @@ async fn serve(
     // Every connection holds a sender; when all are dropped, all are done.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
     let (force_tx, force_rx) = watch::channel(false);
+    // One cap for every listen address, fixed at start.
+    let (cap, warning) = limits::max_connections(&gateway.config().server);
+    if let Some(w) = warning {
+        tracing::warn!("{w}");
+    }
+    tracing::info!(max_connections = cap, "connection cap");
+    let conns = Connections::new(cap);
     let mut loops = Vec::new();
     for listener in listeners {
         loops.push(tokio::spawn(accept_loop(
             gateway.clone(),
             listener,
             tls.clone(),
+            conns.clone(),
             shutdown.clone(),
             force_rx.clone(),
             done_tx.clone(),
@@ -173,35 +180,30 @@ async fn accept_loop(
     gateway: Gateway,
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
-    mut shutdown: watch::Receiver<bool>,
+    conns: Arc<Connections>,
+    shutdown: watch::Receiver<bool>,
     force: watch::Receiver<bool>,
     done: mpsc::Sender<()>,
 ) {
-    loop {
-        let (stream, remote) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    // EMFILE and the like: wait a little rather than spin.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let _ = stream.set_nodelay(true);
+    let stop = shutdown.clone();
+    conn::accept_loop(listener, conns, stop, move |stream, remote, slot| {
         let gateway = gateway.clone();
         let tls = tls.clone();
-        let shutdown = shutdown.clone();
-        let force = force.clone();
+        let ending = Ending {
+            shutdown: shutdown.clone(),
+            force: Some(force.clone()),
+        };
         let done = done.clone();
         tokio::spawn(async move {
             let _done = done;
+            // New connections take the limits of the configuration in force.
+            let limits = ConnLimits::of(&gateway.config().server);
+            let state = slot.state.clone();
             match tls {
                 None => {
                     let conn = ConnInfo { remote, tls: false };
-                    serve_connection(gateway, stream, conn, shutdown, force).await;
+                    let io = Watched::new(stream, state);
+                    conn::serve(io, gateway_service(gateway, conn), limits, remote, ending).await;
                 }
                 Some(acceptor) => {
                     let handshake =
@@ -210,52 +212,36 @@ async fn accept_loop(
                     match handshake {
                         Ok(Ok(tls_stream)) => {
                             let conn = ConnInfo { remote, tls: true };
-                            serve_connection(gateway, tls_stream, conn, shutdown, force).await;
+                            let io = Watched::new(tls_stream, state);
+                            let service = gateway_service(gateway, conn);
+                            conn::serve(io, service, limits, remote, ending).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
                     }
                 }
             }
+            drop(slot);
         });
-    }
+    })
+    .await;
 }
 
-async fn serve_connection<IO>(
+fn gateway_service(
     gateway: Gateway,
-    io: IO,
     conn: ConnInfo,
-    mut shutdown: watch::Receiver<bool>,
-    mut force: watch::Receiver<bool>,
-) where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = service_fn(move |req: Request<Incoming>| {
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = crate::body::GatewayResponse,
+    Error = Infallible,
+    Future = impl Send,
+> + Send
+       + Sync
+       + 'static {
+    service_fn(move |req: Request<Incoming>| {
         let gateway = gateway.clone();
         async move { Ok::<_, Infallible>(gateway.handle(req, conn).await) }
-    });
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    tokio::pin!(connection);
-    let mut draining = *shutdown.borrow();
-    if draining {
-        connection.as_mut().graceful_shutdown();
-    }
-    loop {
-        tokio::select! {
-            r = connection.as_mut() => {
-                if let Err(e) = r {
-                    tracing::debug!(remote = %conn.remote, error = %e, "connection ended with an error");
-                }
-                return;
-            }
-            _ = shutdown.changed(), if !draining => {
-                draining = true;
-                connection.as_mut().graceful_shutdown();
-            }
-            _ = force.changed() => return,
-        }
-    }
+    })
 }
 
 /// A TLS acceptor that offers `h2` and `http/1.1` by ALPN.

@@ -37,6 +37,9 @@ pub struct Answer {
     /// Why there is no answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The body was longer than the most audit reads, and its reading stopped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub body_cut: bool,
 }
 
 impl Answer {
@@ -62,6 +65,7 @@ impl Answer {
                 .then(|| joined("location"))
                 .flatten(),
             error: None,
+            body_cut: false,
         }
     }
 
@@ -144,8 +148,11 @@ pub(crate) async fn exchange(
         method.to_string(),
     ));
     let preflight = client::send(client, "OPTIONS", url, &pf_headers, None, timeout).await;
-    let answer = |r: Result<(u16, Vec<(String, String)>), String>| match r {
-        Ok((status, headers)) => Answer::from_headers(status, &headers),
+    let answer = |r: Result<client::Sent, String>| match r {
+        Ok((status, headers, cut)) => Answer {
+            body_cut: cut,
+            ..Answer::from_headers(status, &headers)
+        },
         Err(e) => Answer::lost(e),
     };
     (answer(get), answer(preflight))

@@ -211,6 +211,16 @@ pub async fn audit(args: &AuditArgs) -> Result<Audit, String> {
             }
         }
     }
+    if probes
+        .iter()
+        .any(|p| p.get.body_cut || p.preflight.body_cut)
+    {
+        notes.push(format!(
+            "a response body was longer than {} KiB: audit read that much of it and stopped \
+             (the findings are in the headers)",
+            crate::client::BODY_READ_MAX / 1024
+        ));
+    }
     let errors = probes
         .iter()
         .filter(|p| p.result == ProbeResult::Error)

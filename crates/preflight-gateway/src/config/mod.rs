@@ -18,6 +18,7 @@ pub(crate) mod diagnostics;
 mod fixes;
 mod model;
 mod schema;
+mod server_edge;
 mod validation;
 mod values;
 

@@ -17,6 +17,14 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) const DEFAULT_BODY_LIMIT: u64 = 10 * 1024 * 1024;
 pub(crate) const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 pub(crate) const DEFAULT_WEBSOCKET_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+// The edge's limits (RELIABILITY.md).
+pub(crate) const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_H2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+pub(crate) const DEFAULT_H2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const DEFAULT_H2_MAX_CONCURRENT_STREAMS: u32 = 100;
+pub(crate) const DEFAULT_UPSTREAM_MAX_CONNECTIONS: usize = 256;
 
 /// The `[server]` table, validated.
 #[derive(Debug, Clone)]
@@ -35,6 +43,17 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<Cidr>,
     pub admin_hosts: Vec<String>,
     pub websocket_idle_timeout: Duration,
+    // The edge's limits (RELIABILITY.md).
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub body_idle_timeout: Duration,
+    /// Zero: no HTTP/2 pings.
+    pub h2_keepalive_interval: Duration,
+    pub h2_keepalive_timeout: Duration,
+    pub h2_max_concurrent_streams: u32,
+    /// `None`: what fits the process's file limit, found at start.
+    pub max_connections: Option<usize>,
+    pub upstream_max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +69,14 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             admin_hosts: Vec::new(),
             websocket_idle_timeout: DEFAULT_WEBSOCKET_IDLE_TIMEOUT,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
+            h2_keepalive_interval: DEFAULT_H2_KEEPALIVE_INTERVAL,
+            h2_keepalive_timeout: DEFAULT_H2_KEEPALIVE_TIMEOUT,
+            h2_max_concurrent_streams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
+            max_connections: None,
+            upstream_max_connections: DEFAULT_UPSTREAM_MAX_CONNECTIONS,
         }
     }
 }

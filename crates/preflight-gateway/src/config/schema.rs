@@ -34,6 +34,15 @@ pub(crate) struct RawServer {
     pub(crate) trusted_proxies: Option<Vec<String>>,
     pub(crate) admin_hosts: Option<Vec<String>>,
     pub(crate) websocket_idle_timeout: Option<String>,
+    // The edge's limits (RELIABILITY.md).
+    pub(crate) header_read_timeout: Option<String>,
+    pub(crate) idle_timeout: Option<String>,
+    pub(crate) body_idle_timeout: Option<String>,
+    pub(crate) h2_keepalive_interval: Option<String>,
+    pub(crate) h2_keepalive_timeout: Option<String>,
+    pub(crate) h2_max_concurrent_streams: Option<i64>,
+    pub(crate) max_connections: Option<i64>,
+    pub(crate) upstream_max_connections: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,7 +9,7 @@ use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError};
 
 use super::diagnostics::{dotted, ConfigError, Document, Problem, Seg, Severity, SourceFile};
 use super::fixes::{policy_help, MAX_AGE_HELP};
-use super::model::{Cidr, Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles};
+use super::model::{Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles};
 use super::schema::{OneOrMany, RawFile, RawServer, RouteCors, SizeValue};
 use super::values::{parse_addr, parse_duration, parse_size, parse_upstream};
 use crate::openapi;
@@ -39,7 +39,7 @@ pub(crate) fn validate(
 }
 
 /// The problems found so far, and where to point them.
-struct Validator {
+pub(super) struct Validator {
     source: Arc<SourceFile>,
     document: Arc<Document>,
     problems: Vec<Problem>,
@@ -60,11 +60,21 @@ impl Validator {
         self.problems.push(p);
     }
 
-    fn error(&mut self, path: &[Seg], message: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn error(
+        &mut self,
+        path: &[Seg],
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.push(path, Problem::error("", message).help(help));
     }
 
-    fn warn(&mut self, path: &[Seg], message: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn warn(
+        &mut self,
+        path: &[Seg],
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.push(
             path,
             Problem::new(Severity::Warning, "", message).help(help),
@@ -530,70 +540,8 @@ impl Validator {
             }
         }
         ok &= self.server_edge(raw, &mut s);
+        ok &= self.edge_limits(raw, &mut s);
         ok.then_some(s)
-    }
-
-    /// The `[server]` keys of the edge (`docs/configuration.md`, "Requests
-    /// at the edge"): false when one is refused.
-    fn server_edge(&mut self, raw: &RawServer, s: &mut ServerConfig) -> bool {
-        let mut ok = true;
-        let key = |k: &'static str| [Seg::Key("server"), Seg::Key(k)];
-        if let Some(admin) = s.admin {
-            if !admin.ip().is_loopback() {
-                self.warn(
-                    &key("admin"),
-                    format!("the admin listener on {admin} is reachable beyond this machine: it shows the routes, upstreams and refused origins"),
-                    "listen on 127.0.0.1 (or [::1]) and reach it through an SSH tunnel or a private network",
-                );
-            }
-        }
-        for (i, text) in raw.trusted_proxies.iter().flatten().enumerate() {
-            match Cidr::parse(text) {
-                Ok(c) => s.trusted_proxies.push(c),
-                Err(why) => {
-                    self.error(
-                        &[
-                            Seg::Key("server"),
-                            Seg::Key("trusted_proxies"),
-                            Seg::Index(i),
-                        ],
-                        format!("{text:?} is not an address or a CIDR block: {why}"),
-                        "write an address (\"10.0.0.7\") or a block (\"10.0.0.0/8\", \"fd00::/8\")",
-                    );
-                    ok = false;
-                }
-            }
-        }
-        for (i, text) in raw.admin_hosts.iter().flatten().enumerate() {
-            let host = text.trim().to_ascii_lowercase();
-            let valid = !host.is_empty()
-                && host.parse::<http::uri::Authority>().is_ok()
-                && !host.contains('@');
-            if valid {
-                s.admin_hosts.push(host);
-            } else {
-                self.error(
-                    &[Seg::Key("server"), Seg::Key("admin_hosts"), Seg::Index(i)],
-                    format!("{text:?} is not a host name (with an optional port)"),
-                    "write a name the admin listener is reached by, like \"admin.internal\" or \"admin.internal:9901\"",
-                );
-                ok = false;
-            }
-        }
-        if let Some(text) = &raw.websocket_idle_timeout {
-            match parse_duration(text) {
-                Some(d) if !d.is_zero() => s.websocket_idle_timeout = d,
-                _ => {
-                    self.error(
-                        &key("websocket_idle_timeout"),
-                        format!("{text:?} is not a duration above zero"),
-                        "write a number and a unit: \"30s\", \"5m\"",
-                    );
-                    ok = false;
-                }
-            }
-        }
-        ok
     }
 }
 
