@@ -7,8 +7,9 @@
 # The image's binary runs with `buildah run --isolation chroot`, which shares
 # the host's network (podman run cannot start containers on every machine:
 # cgroups, setrlimit). A configuration on free loopback ports is mounted over
-# /etc/preflight; a small upstream named by `localhost` checks that the static
-# binary resolves names without the host's libraries. Everything is bounded
+# /etc/preflight, laid out as a Kubernetes ConfigMap volume, and updated as the
+# kubelet updates it, then SIGHUP; a small upstream named by `localhost`
+# checks that the static binary resolves names without the host's libraries. Everything is bounded
 # in time, and the container is removed at the end, pass or fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,15 +60,20 @@ timeout 120 python3 -m http.server "$up" --bind 127.0.0.1 --directory "$tmp/upst
   >"$tmp/upstream.log" 2>&1 &
 upstream=$!
 
-mkdir -p "$tmp/etc"
-cat > "$tmp/etc/preflight.toml" <<TOML
+# The mounted directory is laid out as the kubelet lays out a ConfigMap
+# volume: the file is a symlink through `..data`, a symlink to a timestamped
+# directory; an update writes a new directory and renames a new `..data`
+# link over the old one.
+config_version() { # name origins
+  mkdir -p "$tmp/etc/$1"
+  cat > "$tmp/etc/$1/preflight.toml" <<TOML
 [server]
 listen = "127.0.0.1:$listen"
 admin = "127.0.0.1:$admin"
 grace_period = "2s"
 
 [cors]
-allow_origins = ["$ORIGIN"]
+allow_origins = [$2]
 allow_headers = ["content-type"]
 
 [[routes]]
@@ -75,8 +81,15 @@ path = "/api/{*rest}"
 methods = ["GET", "PUT"]
 upstream = "http://localhost:$up"
 TOML
+  chmod 755 "$tmp/etc/$1"
+  chmod 644 "$tmp/etc/$1/preflight.toml"
+  ln -sfn "$1" "$tmp/etc/..data_tmp"
+  mv -T "$tmp/etc/..data_tmp" "$tmp/etc/..data"
+}
+mkdir -p "$tmp/etc"
 chmod 755 "$tmp" "$tmp/etc"
-chmod 644 "$tmp/etc/preflight.toml"
+config_version ..2026_12_01_first "\"$ORIGIN\""
+ln -s ..data/preflight.toml "$tmp/etc/preflight.toml"
 
 echo "== buildah run --isolation chroot (listen $listen, admin $admin)"
 ctr=$(buildah from --pull-never "$IMAGE")
@@ -108,13 +121,31 @@ echo "$status $body"
 [[ "$status" == "HTTP/1.1 200 "* ]] || { cat "$tmp/gateway.log" >&2; fail "the proxied GET got: $status"; }
 [ "$body" = '{"ok": true}' ] || fail "the proxied GET answered: $body"
 
-echo "== SIGTERM: drains and exits 0"
-# buildah run does not pass SIGTERM on to the container (it kills it): the
-# signal goes to the gateway itself, the process listening on our port.
+# buildah run does not pass signals on to the container (it kills it on
+# SIGTERM): signals go to the gateway itself, the process listening on our port.
 pid=$(ss -Hltnp "sport = :$listen" | sed -n 's/.*pid=\([0-9]*\),.*/\1/p' | head -n1)
 [ -n "$pid" ] || fail "no process found listening on port $listen"
 [ "$(tr '\0' ' ' < "/proc/$pid/cmdline")" = "/preflight serve --config /etc/preflight/preflight.toml " ] \
   || fail "port $listen is held by another program (pid $pid)"
+
+echo "== a ConfigMap-style update (new ..data), applied on SIGHUP"
+NEW=https://new.example.com
+preflight_status() { # origin
+  curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -X OPTIONS "http://127.0.0.1:$listen/api/users/1" \
+    -H "Origin: $1" -H "Access-Control-Request-Method: PUT"
+}
+[ "$(preflight_status "$NEW")" = 403 ] || fail "$NEW is allowed before the update"
+config_version ..2026_12_01_second "\"$ORIGIN\", \"$NEW\""
+kill -HUP "$pid"
+reloaded=""
+for _ in $(seq 1 50); do
+  if [ "$(preflight_status "$NEW")" = 204 ]; then reloaded=1; break; fi
+  sleep 0.1
+done
+[ -n "$reloaded" ] || { cat "$tmp/gateway.log" >&2; fail "$NEW not allowed 5 s after SIGHUP"; }
+echo "$NEW allowed after SIGHUP"
+
+echo "== SIGTERM: drains and exits 0"
 kill -TERM "$pid"
 stopped=""
 for _ in $(seq 1 100); do
