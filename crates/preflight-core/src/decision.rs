@@ -61,12 +61,11 @@ impl<'a> CorsRequest<'a> {
 #[derive(Debug, Clone)]
 pub enum Decision {
     /// No `Origin`: not a CORS request. `vary_origin` is true when the answer
-    /// would have differed with one (Fetch, "CORS protocol and HTTP caches").
-    /// `static_headers`, for a policy whose
+    /// would have differed with one. `static_headers`, for a policy whose
     /// `Access-Control-Allow-Origin` is static (`*`): the headers every
-    /// response of the route carries, CORS request or not (Fetch, "CORS
-    /// protocol and HTTP caches"), so that a shared cache never keeps a copy
-    /// without them for the next cross-origin request.
+    /// response of the route carries, CORS request or not, so that a cache
+    /// never keeps a copy without them for the next cross-origin request
+    /// (Fetch, "CORS protocol and HTTP caches").
     NotCors {
         vary_origin: bool,
         static_headers: Option<ActualAllowed>,
@@ -208,10 +207,10 @@ impl Policy {
         }
     }
 
-    /// Fetch, "CORS check": `*` when every origin is allowed without credentials, to a
-    /// listed origin too (one static answer, Fetch "CORS protocol and HTTP
-    /// caches"); otherwise the request's own origin, which makes the answer
-    /// vary.
+    /// `*` when every origin is allowed without credentials, to a listed
+    /// origin too: one static answer (Fetch, "CORS protocol and HTTP
+    /// caches"). Otherwise the request's own origin, which makes the answer
+    /// vary (Fetch, "CORS check": byte-equal).
     fn allow_origin_value(
         &self,
         origin: &HeaderValue,

@@ -9,7 +9,8 @@
 //! - the origin of a browser extension or hybrid app, exact only:
 //!   `chrome-extension://<id>`, `capacitor://localhost` ([`NON_WEB_SCHEMES`])
 //!
-//! No regular expressions, no "reflect anything" (DESIGN.md, non-goals).
+//! No regular expressions, no "reflect anything" (docs/configuration.md,
+//! "allow_origins").
 
 use thiserror::Error;
 
@@ -134,8 +135,6 @@ impl OriginPattern {
             let origin = Origin::parse_serialized(&probe)?;
             let tuple = origin.tuple().ok_or(PatternError::MisplacedWildcard)?;
             let canonical_host = &tuple.host()[2..];
-            // `*.` needs a domain after it: an empty suffix (`https://*.`) or one
-            // starting with an empty label would cover every trailing-dot host.
             if canonical_host.is_empty() || canonical_host.starts_with('.') {
                 return Err(PatternError::MisplacedWildcard);
             }
