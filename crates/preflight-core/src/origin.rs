@@ -156,9 +156,6 @@ impl Origin {
             return Err(OriginError::UnsupportedScheme(url.scheme().to_string()));
         }
         let origin = Origin::of_url(&url);
-        if let Some(t) = origin.tuple() {
-            never_sent(t)?;
-        }
         let canonical = origin.serialize().to_string();
         if canonical == s {
             return Ok(origin);
@@ -219,11 +216,13 @@ impl Origin {
     }
 }
 
-/// Refuse what parses as an origin but never reaches a server as one: port 0,
-/// a host longer than a DNS name can be (RFC 1035, section 2.3.4: 253
-/// characters written out), an empty label, an IPv4-mapped IPv6 address
-/// (RFC 4291, section 2.5.5.2: the page's host is the IPv4 address).
-fn never_sent(t: &TupleOrigin) -> Result<(), OriginError> {
+/// Refuse, in a configuration, an origin that parses but that no browser sends
+/// as a page's: port 0, a host longer than a DNS name can be (RFC 1035,
+/// section 2.3.4: 253 characters written out), an empty label, an
+/// IPv4-mapped IPv6 address (RFC 4291, section 2.5.5.2: the page's host is
+/// then the IPv4 address). [`Origin::parse_serialized`] itself accepts them,
+/// as the serialization of a URL the `url` crate parses.
+pub(crate) fn never_sent(t: &TupleOrigin) -> Result<(), OriginError> {
     if t.port == Some(0) {
         return Err(OriginError::PortZero);
     }
@@ -314,6 +313,27 @@ mod tests {
         }
     }
 
+    /// What only a configuration refuses (port 0, empty labels, IPv4-mapped
+    /// IPv6) is still the serialization of a URL's origin, so the strict
+    /// parser takes it back as it is.
+    #[test]
+    fn the_strict_parser_takes_back_every_url_origin() {
+        for page in [
+            "http://localhost:0/x",
+            "https://example..com/",
+            "http://[::ffff:127.0.0.1]:8080/",
+        ] {
+            let origin = Origin::of_page(page).unwrap();
+            assert_eq!(
+                Origin::parse_serialized(origin.serialize()).as_ref(),
+                Ok(&origin),
+                "{page}"
+            );
+            let t = origin.tuple().unwrap();
+            assert!(never_sent(t).is_err(), "{page}");
+        }
+    }
+
     #[test]
     fn the_page_origin_null_is_opaque() {
         assert_eq!(Origin::of_page("null"), Ok(Origin::Opaque));
@@ -334,6 +354,18 @@ mod tests {
             assert!(Origin::parse_serialized(o).unwrap().is_loopback(), "{o}");
         }
         assert!(!Origin::parse_serialized("http://example.com")
+            .unwrap()
+            .is_loopback());
+        // W3C Secure Contexts: the fully qualified `localhost.` is the same
+        // name; `notlocalhost.` is not.
+        for o in [
+            "http://localhost.",
+            "http://localhost.:3000",
+            "http://a.localhost.",
+        ] {
+            assert!(Origin::parse_serialized(o).unwrap().is_loopback(), "{o}");
+        }
+        assert!(!Origin::parse_serialized("http://notlocalhost.")
             .unwrap()
             .is_loopback());
     }

@@ -14,7 +14,7 @@
 
 use thiserror::Error;
 
-use crate::origin::{Origin, OriginError};
+use crate::origin::{never_sent, Origin, OriginError};
 
 /// One entry of `allow_origins`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +134,7 @@ impl OriginPattern {
             let probe = format!("{scheme}://x.{host}");
             let origin = Origin::parse_serialized(&probe)?;
             let tuple = origin.tuple().ok_or(PatternError::MisplacedWildcard)?;
+            never_sent(tuple)?;
             let canonical_host = &tuple.host()[2..];
             if canonical_host.is_empty() || canonical_host.starts_with('.') {
                 return Err(PatternError::MisplacedWildcard);
@@ -161,6 +162,7 @@ impl OriginPattern {
             }
             let origin = Origin::parse_serialized(host_part)?;
             let tuple = origin.tuple().ok_or(PatternError::MisplacedWildcard)?;
+            never_sent(tuple)?;
             if tuple.port().is_some() {
                 return Err(PatternError::MisplacedWildcard);
             }
@@ -173,6 +175,9 @@ impl OriginPattern {
             return Err(PatternError::MisplacedWildcard);
         }
         let origin = Origin::parse_serialized(s)?;
+        if let Some(tuple) = origin.tuple() {
+            never_sent(tuple)?;
+        }
         Ok(OriginPattern::Exact(origin.serialize().to_string()))
     }
 
