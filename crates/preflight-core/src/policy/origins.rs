@@ -59,6 +59,10 @@ pub(super) fn parse_origins(
             }
             _ => {}
         }
+        // Only `http://` can be impersonated on the network path. The exact
+        // origins of extensions and hybrid apps pass with credentials: no web
+        // page can send them, and an app's web view has its own cookie jar
+        // (docs/configuration.md, "allow_origins").
         if credentials
             && !allow_insecure
             && pattern.scheme() == Some("http")
