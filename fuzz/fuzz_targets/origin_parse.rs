@@ -5,7 +5,8 @@
 //! - a serialized origin that parses serializes back to the same bytes (R15);
 //! - the origin of any http(s) URL is accepted by the strict parser as it is;
 //! - a pattern written back canonically parses to the same pattern;
-//! - the matcher never allows a non-canonical spelling of an origin.
+//! - the matcher never allows a non-canonical spelling of an origin (an
+//!   extension's or app's origin only by an exact pattern).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -60,7 +61,17 @@ fuzz_target!(|data: &[u8]| {
         // A browser sends only canonical serializations; if the URL parser
         // spells this origin differently, no browser sends it as written, and
         // allowing it would mean the matcher disagrees with the browser.
-        if let Ok(url) = url::Url::parse(s) {
+        // Extension and app origins are opaque to the URL standard but sent
+        // as written: only an exact pattern can list them.
+        let non_web = preflight_core::pattern::NON_WEB_SCHEMES
+            .iter()
+            .any(|n| s.strip_prefix(n).is_some_and(|r| r.starts_with("://")));
+        if non_web {
+            assert!(
+                patterns.contains(&OriginPattern::Exact(s.to_string())),
+                "listed by {patterns:?}"
+            );
+        } else if let Ok(url) = url::Url::parse(s) {
             assert_eq!(
                 url.origin().ascii_serialization(),
                 s,

@@ -61,8 +61,15 @@ impl<'a> CorsRequest<'a> {
 #[derive(Debug, Clone)]
 pub enum Decision {
     /// No `Origin`: not a CORS request. `vary_origin` is true when the answer
-    /// would have differed with one (R37).
-    NotCors { vary_origin: bool },
+    /// would have differed with one. `static_headers`, for a policy whose
+    /// `Access-Control-Allow-Origin` is static (`*`): the headers every
+    /// response of the route carries, CORS request or not, so that a cache
+    /// never keeps a copy without them for the next cross-origin request
+    /// (Fetch, "CORS protocol and HTTP caches").
+    NotCors {
+        vary_origin: bool,
+        static_headers: Option<ActualAllowed>,
+    },
     /// Answer the preflight with these headers and status.
     PreflightAllowed(PreflightAllowed),
     /// Answer the preflight with 403 and no CORS headers.
@@ -166,8 +173,15 @@ impl Policy {
     /// must re-write the requested header list.
     pub fn decide(&self, req: &CorsRequest<'_>, methods: &MethodSet) -> Decision {
         let Some(origin) = req.origin else {
+            let is_static = self.is_static_wildcard();
             return Decision::NotCors {
-                vary_origin: !self.is_static_wildcard(),
+                vary_origin: !is_static,
+                static_headers: is_static.then(|| ActualAllowed {
+                    allow_origin: WILDCARD,
+                    allow_credentials: false,
+                    expose_headers: self.expose.clone(),
+                    vary_origin: false,
+                }),
             };
         };
         let matched = self.matcher.matches(origin.as_bytes());
@@ -193,14 +207,16 @@ impl Policy {
         }
     }
 
-    /// R14/R37: `*` only when every origin is allowed without credentials;
-    /// otherwise the request's own origin, which makes the answer vary.
+    /// `*` when every origin is allowed without credentials, to a listed
+    /// origin too: one static answer (Fetch, "CORS protocol and HTTP
+    /// caches"). Otherwise the request's own origin, which makes the answer
+    /// vary (Fetch, "CORS check": byte-equal).
     fn allow_origin_value(
         &self,
         origin: &HeaderValue,
         matched: OriginMatch,
     ) -> (HeaderValue, bool) {
-        if matched == OriginMatch::Any && !self.credentials {
+        if matched != OriginMatch::No && self.is_static_wildcard() {
             (WILDCARD, false)
         } else {
             (origin.clone(), true)
@@ -364,6 +380,21 @@ impl PreflightAllowed {
     }
 }
 
+impl ActualAllowed {
+    fn write(&self, headers: &mut HeaderMap) {
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, self.allow_origin.clone());
+        if self.allow_credentials {
+            headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
+        }
+        if let Some(e) = &self.expose_headers {
+            headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, e.clone());
+        }
+        if self.vary_origin {
+            add_vary(headers, "origin", &VARY_ORIGIN);
+        }
+    }
+}
+
 impl Decision {
     /// Put the CORS headers of a non-preflight answer on a response, whatever its
     /// status (R28): remove the inner ones, add ours, merge `Vary`. For a
@@ -371,23 +402,18 @@ impl Decision {
     pub fn apply(&self, headers: &mut HeaderMap) {
         strip_cors_headers(headers);
         match self {
-            Decision::NotCors { vary_origin } => {
+            Decision::NotCors {
+                vary_origin,
+                static_headers,
+            } => {
+                if let Some(a) = static_headers {
+                    a.write(headers);
+                }
                 if *vary_origin {
                     add_vary(headers, "origin", &VARY_ORIGIN);
                 }
             }
-            Decision::ActualAllowed(a) => {
-                headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, a.allow_origin.clone());
-                if a.allow_credentials {
-                    headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE);
-                }
-                if let Some(e) = &a.expose_headers {
-                    headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, e.clone());
-                }
-                if a.vary_origin {
-                    add_vary(headers, "origin", &VARY_ORIGIN);
-                }
-            }
+            Decision::ActualAllowed(a) => a.write(headers),
             Decision::ActualDisallowed { .. } | Decision::PreflightRefused(_) => {
                 add_vary(headers, "origin", &VARY_ORIGIN);
             }

@@ -59,7 +59,7 @@ impl TupleOrigin {
 pub enum OriginError {
     #[error("not a URL: {0}")]
     NotAUrl(String),
-    #[error("the scheme `{0}` has no tuple origin; only http and https origins can be allowed")]
+    #[error("the scheme `{0}` has no origin a browser sends; allowed are http, https and, exactly, the origins of browser extensions and hybrid apps (chrome-extension, moz-extension, safari-web-extension, capacitor, ionic, tauri)")]
     UnsupportedScheme(String),
     #[error("an origin has no path, query or fragment; write `{0}`")]
     HasPath(String),
@@ -71,6 +71,16 @@ pub enum OriginError {
     NotCanonical(String),
     #[error("the origin is empty")]
     Empty,
+    #[error("port 0 is never a port a page is served from, so no browser sends it")]
+    PortZero,
+    #[error("the host is {0} characters long; a DNS name has at most 253, so no browser sends it")]
+    HostTooLong(usize),
+    #[error(
+        "the host has an empty label (two dots in a row, or a leading dot); no browser sends it"
+    )]
+    EmptyLabel,
+    #[error("an IPv4-mapped IPv6 address is never a page's host: a browser sends the IPv4 address {0} instead; write that")]
+    Ipv4MappedIpv6(String),
 }
 
 /// The default port of a special scheme.
@@ -202,16 +212,53 @@ impl Origin {
     /// True when the host is a loopback address or `localhost` (a *potentially
     /// trustworthy* origin even over http).
     pub fn is_loopback(&self) -> bool {
-        let Some(t) = self.tuple() else { return false };
-        let host = t.host.as_str();
-        host == "localhost"
-            || host.ends_with(".localhost")
-            || host == "[::1]"
-            || host
-                .parse::<std::net::Ipv4Addr>()
-                .map(|ip| ip.is_loopback())
-                .unwrap_or(false)
+        self.tuple().is_some_and(|t| is_loopback_host(&t.host))
     }
+}
+
+/// Refuse, in a configuration, an origin that parses but that no browser sends
+/// as a page's: port 0, a host longer than a DNS name can be (RFC 1035,
+/// section 2.3.4: 253 characters written out), an empty label, an
+/// IPv4-mapped IPv6 address (RFC 4291, section 2.5.5.2: the page's host is
+/// then the IPv4 address). [`Origin::parse_serialized`] itself accepts them,
+/// as the serialization of a URL the `url` crate parses.
+pub(crate) fn never_sent(t: &TupleOrigin) -> Result<(), OriginError> {
+    if t.port == Some(0) {
+        return Err(OriginError::PortZero);
+    }
+    let host = t.host.as_str();
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        if let Some(v4) = v6
+            .parse::<std::net::Ipv6Addr>()
+            .ok()
+            .and_then(|ip| ip.to_ipv4_mapped())
+        {
+            return Err(OriginError::Ipv4MappedIpv6(v4.to_string()));
+        }
+        return Ok(());
+    }
+    // One trailing dot is a fully qualified name, which browsers do send.
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.len() > 253 {
+        return Err(OriginError::HostTooLong(name.len()));
+    }
+    if name.split('.').any(str::is_empty) {
+        return Err(OriginError::EmptyLabel);
+    }
+    Ok(())
+}
+
+/// W3C Secure Contexts, "potentially trustworthy origin": `localhost` and its
+/// subdomains (also written fully qualified, with a trailing dot), `[::1]` and
+/// 127.0.0.0/8. The host is a serialized one (lower case, IPv6 in brackets).
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let name = host.strip_suffix('.').unwrap_or(host);
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl fmt::Display for Origin {
@@ -266,6 +313,27 @@ mod tests {
         }
     }
 
+    /// What only a configuration refuses (port 0, empty labels, IPv4-mapped
+    /// IPv6) is still the serialization of a URL's origin, so the strict
+    /// parser takes it back as it is.
+    #[test]
+    fn the_strict_parser_takes_back_every_url_origin() {
+        for page in [
+            "http://localhost:0/x",
+            "https://example..com/",
+            "http://[::ffff:127.0.0.1]:8080/",
+        ] {
+            let origin = Origin::of_page(page).unwrap();
+            assert_eq!(
+                Origin::parse_serialized(origin.serialize()).as_ref(),
+                Ok(&origin),
+                "{page}"
+            );
+            let t = origin.tuple().unwrap();
+            assert!(never_sent(t).is_err(), "{page}");
+        }
+    }
+
     #[test]
     fn the_page_origin_null_is_opaque() {
         assert_eq!(Origin::of_page("null"), Ok(Origin::Opaque));
@@ -286,6 +354,18 @@ mod tests {
             assert!(Origin::parse_serialized(o).unwrap().is_loopback(), "{o}");
         }
         assert!(!Origin::parse_serialized("http://example.com")
+            .unwrap()
+            .is_loopback());
+        // W3C Secure Contexts: the fully qualified `localhost.` is the same
+        // name; `notlocalhost.` is not.
+        for o in [
+            "http://localhost.",
+            "http://localhost.:3000",
+            "http://a.localhost.",
+        ] {
+            assert!(Origin::parse_serialized(o).unwrap().is_loopback(), "{o}");
+        }
+        assert!(!Origin::parse_serialized("http://notlocalhost.")
             .unwrap()
             .is_loopback());
     }

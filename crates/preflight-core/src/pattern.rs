@@ -6,12 +6,15 @@
 //! - any port: `http://localhost:*`
 //! - any origin: `*`
 //! - the opaque origin: `null` (refused by the policy unless allowed dangerously)
+//! - the origin of a browser extension or hybrid app, exact only:
+//!   `chrome-extension://<id>`, `capacitor://localhost` ([`NON_WEB_SCHEMES`])
 //!
-//! No regular expressions, no "reflect anything" (DESIGN.md, non-goals).
+//! No regular expressions, no "reflect anything" (docs/configuration.md,
+//! "allow_origins").
 
 use thiserror::Error;
 
-use crate::origin::{Origin, OriginError};
+use crate::origin::{never_sent, Origin, OriginError};
 
 /// One entry of `allow_origins`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +57,43 @@ pub enum PatternError {
     MisplacedWildcard,
     #[error("a subdomain wildcard needs a domain name after `*.`, not an IP address")]
     WildcardOverIp,
+    #[error("a `{0}:` origin names one extension or app: write it whole, like `{0}://<id>`; no wildcard may stand for part of it")]
+    NonWebWildcard(String),
+    #[error("write a `{0}:` origin exactly as the browser sends it: `{0}://` and the extension's ID or the app's host, with no port, path or user name")]
+    NonWebOrigin(String),
+    #[error("a file: page has an opaque origin and sends `Origin: null`, so it cannot be listed; serve the page from http://localhost instead")]
+    FileOrigin,
+}
+
+/// Schemes whose origins browser extensions and hybrid apps send: allowed as
+/// exact patterns only (docs/configuration.md, "allow_origins").
+pub const NON_WEB_SCHEMES: [&str; 6] = [
+    "chrome-extension",
+    "moz-extension",
+    "safari-web-extension",
+    "capacitor",
+    "ionic",
+    "tauri",
+];
+
+/// `scheme://host` of an extension or a hybrid app, as the browser sends it:
+/// the host is the extension's ID (or UUID) or the app's host name, kept
+/// byte for byte (Safari writes its UUIDs upper case).
+fn non_web_origin(s: &str, scheme: &str, rest: &str) -> Result<OriginPattern, PatternError> {
+    if rest.contains('*') {
+        return Err(PatternError::NonWebWildcard(scheme.to_ascii_lowercase()));
+    }
+    let host_ok = !rest.is_empty()
+        && rest.len() <= 253
+        && !rest.starts_with('.')
+        && !rest.contains("..")
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if !host_ok || scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(PatternError::NonWebOrigin(scheme.to_ascii_lowercase()));
+    }
+    Ok(OriginPattern::Exact(s.to_string()))
 }
 
 impl OriginPattern {
@@ -66,26 +106,36 @@ impl OriginPattern {
         if s == "null" {
             return Ok(OriginPattern::Null);
         }
+        if s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("file:")) {
+            return Err(PatternError::FileOrigin);
+        }
         let Some((scheme, rest)) = s.split_once("://") else {
             // Let the origin parser explain what is wrong.
             Origin::parse_serialized(s)?;
             return Err(PatternError::MisplacedWildcard);
         };
+        if NON_WEB_SCHEMES
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(scheme))
+        {
+            return non_web_origin(s, scheme, rest);
+        }
         if let Some(host_and_port) = rest.strip_prefix("*.") {
             let (host, port) = match host_and_port.rsplit_once(':') {
                 Some((h, "*")) => (h, PortSpec::Any),
                 _ => (host_and_port, PortSpec::Default),
             };
-            if host.contains('*') {
+            // `*.` needs a domain after it: an empty suffix (`https://*.`) or one
+            // starting with an empty label would cover every trailing-dot host.
+            if host.contains('*') || host.is_empty() || host.starts_with('.') {
                 return Err(PatternError::MisplacedWildcard);
             }
             // Validate with a stand-in first label: the rest must be canonical.
             let probe = format!("{scheme}://x.{host}");
             let origin = Origin::parse_serialized(&probe)?;
             let tuple = origin.tuple().ok_or(PatternError::MisplacedWildcard)?;
+            never_sent(tuple)?;
             let canonical_host = &tuple.host()[2..];
-            // `*.` needs a domain after it: an empty suffix (`https://*.`) or one
-            // starting with an empty label would cover every trailing-dot host.
             if canonical_host.is_empty() || canonical_host.starts_with('.') {
                 return Err(PatternError::MisplacedWildcard);
             }
@@ -112,6 +162,7 @@ impl OriginPattern {
             }
             let origin = Origin::parse_serialized(host_part)?;
             let tuple = origin.tuple().ok_or(PatternError::MisplacedWildcard)?;
+            never_sent(tuple)?;
             if tuple.port().is_some() {
                 return Err(PatternError::MisplacedWildcard);
             }
@@ -124,6 +175,9 @@ impl OriginPattern {
             return Err(PatternError::MisplacedWildcard);
         }
         let origin = Origin::parse_serialized(s)?;
+        if let Some(tuple) = origin.tuple() {
+            never_sent(tuple)?;
+        }
         Ok(OriginPattern::Exact(origin.serialize().to_string()))
     }
 

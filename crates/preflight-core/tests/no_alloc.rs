@@ -181,6 +181,45 @@ fn disallowed_and_not_cors_requests_do_not_allocate() {
     }
 }
 
+/// A static `*` is written on a response without `Origin` too (Fetch, "CORS
+/// protocol and HTTP caches"): from shared values, so still for free.
+#[test]
+fn a_static_wildcard_on_a_request_without_origin_does_not_allocate() {
+    let policy = policy(&["*"], false);
+    let method = Method::GET;
+    let headers = HeaderMap::new();
+    for upstream_vary in [false, true] {
+        let mut response = response_with_room();
+        if upstream_vary {
+            response.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
+        let (n, ()) = allocations(|| {
+            let req = CorsRequest::new(&method, &headers);
+            policy.decide(&req, policy.methods()).apply(&mut response);
+        });
+        assert_eq!(n, 0, "upstream Vary {upstream_vary}");
+        assert_eq!(
+            response
+                .get(http::header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .unwrap(),
+            "*"
+        );
+        assert_eq!(
+            response
+                .get(http::header::ACCESS_CONTROL_EXPOSE_HEADERS)
+                .unwrap(),
+            "x-request-id, x-total-count"
+        );
+        let vary: Vec<_> = response.get_all(VARY).iter().collect();
+        assert!(
+            !vary
+                .iter()
+                .any(|v| v.as_bytes().eq_ignore_ascii_case(b"origin")),
+            "{vary:?}"
+        );
+    }
+}
+
 /// An allowed preflight whose `Access-Control-Request-Headers` is already in
 /// the form browsers send is echoed as it is, so it does not allocate either.
 #[test]

@@ -15,8 +15,13 @@ use preflight_test_kit::scenarios::*;
 
 /// A row's policy, from its `[cors]` table.
 fn policy(toml_text: &str) -> Policy {
+    try_policy(toml_text).expect("policy table is valid")
+}
+
+/// A row's policy, or why its table is refused (a failure of that row).
+fn try_policy(toml_text: &str) -> Result<Policy, String> {
     let config: CorsConfig = toml::from_str(toml_text).expect("policy table parses");
-    Policy::new(&config).expect("policy table is valid")
+    Policy::new(&config).map_err(|e| format!("{e:?}"))
 }
 
 fn kind(decision: &Decision) -> (String, Option<u16>) {
@@ -37,7 +42,13 @@ fn scenario_table() {
     let rows = rows();
     let mut failures = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        let policy = policy(row.policy);
+        let policy = match try_policy(row.policy) {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("row {i} [{}]: policy refused: {e}", row.pins));
+                continue;
+            }
+        };
         let route_methods = row
             .route
             .map(|m| policy.methods_for_route(&MethodSet::parse(m).expect("valid route methods")));

@@ -16,7 +16,10 @@ pub struct CorsLayer {
 }
 
 impl CorsLayer {
-    /// A layer for a validated policy; the policy's methods apply.
+    /// A layer for a validated policy; the policy's methods apply. The route's
+    /// methods are not known here, so `allow_methods` left out or `*` means
+    /// `GET, HEAD, POST, PUT, PATCH, DELETE`; [`CorsLayer::with_methods`]
+    /// makes it every method of the route (docs/configuration.md).
     pub fn new(policy: Policy) -> CorsLayer {
         let preflight_methods = policy.methods().clone();
         CorsLayer {

@@ -266,6 +266,19 @@ fn a_preflight_is_answered_at_the_edge() {
         line.contains("why=\"the origin is not in allow_origins\""),
         "{line}"
     );
+    // The duration in milliseconds, with three decimals (a microsecond).
+    let ms = line
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("ms="))
+        .unwrap_or_else(|| panic!("no ms= in {line}"));
+    let (whole, decimals) = ms.split_once('.').unwrap_or((ms, ""));
+    assert!(
+        !whole.is_empty()
+            && whole.bytes().all(|b| b.is_ascii_digit())
+            && decimals.len() == 3
+            && decimals.bytes().all(|b| b.is_ascii_digit()),
+        "ms={ms} in {line}"
+    );
 }
 
 #[test]

@@ -5,10 +5,10 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError};
+use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError, PolicyWarning};
 
 use super::diagnostics::{dotted, ConfigError, Document, Problem, Seg, Severity, SourceFile};
-use super::fixes::{policy_help, MAX_AGE_HELP};
+use super::fixes::{policy_help, warning_help, MAX_AGE_HELP};
 use super::model::{Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles};
 use super::schema::{OneOrMany, RawFile, RawServer, RouteCors, SizeValue};
 use super::values::{parse_addr, parse_duration, parse_size, parse_upstream};
@@ -87,11 +87,7 @@ impl Validator {
             Some(c) => match Policy::new(c) {
                 Ok(p) => {
                     for w in p.warnings() {
-                        self.warn(
-                            &[Seg::Key("cors"), Seg::Key(w.key)],
-                            w.message.clone(),
-                            MAX_AGE_HELP,
-                        );
+                        self.policy_warning(&[Seg::Key("cors")], w);
                     }
                     Some((Arc::new(p), c.clone()))
                 }
@@ -336,9 +332,7 @@ impl Validator {
                 match Policy::new(&effective) {
                     Ok(policy) => {
                         for w in policy.warnings() {
-                            let mut p = at("cors");
-                            p.push(Seg::Key(w.key));
-                            self.warn(&p, w.message.clone(), MAX_AGE_HELP);
+                            self.policy_warning(&at("cors"), w);
                         }
                         Some(RouteCorsPolicy::Enabled {
                             policy: Arc::new(policy),
@@ -404,6 +398,16 @@ impl Validator {
         let p = Problem::error(dotted(&path), message).help(policy_help(&e.kind));
         let span = self.span(&path);
         self.problems.push(p.at(&self.source, span));
+    }
+
+    /// Report a policy warning at the key (and list item) it names.
+    fn policy_warning(&mut self, table: &[Seg], w: &PolicyWarning) {
+        let mut path = table.to_vec();
+        path.push(Seg::Key(w.key));
+        if let Some(i) = w.index {
+            path.push(Seg::Index(i));
+        }
+        self.warn(&path, w.message.clone(), warning_help(&w.kind));
     }
 
     /// The max_age warning, for a table whose policy failed for another

@@ -77,7 +77,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("access-control-allow-origin", "*")],
         },
         Row {
-            pins: "R37: `*` policy, no Origin: nothing varies, nothing written",
+            pins: "Fetch 'CORS protocol and HTTP caches': a static `*` is sent on every response, CORS request or not, and nothing varies on Origin",
             policy: STAR,
             route: None,
             method: "GET",
@@ -85,7 +85,7 @@ pub(crate) fn rows() -> Vec<Row> {
             upstream: vec![],
             kind: "NotCors",
             status: None,
-            headers: vec![],
+            headers: vec![("access-control-allow-origin", "*")],
         },
         Row {
             pins: "R37: listed origins, no Origin: the answer would differ with one, so Vary: Origin",

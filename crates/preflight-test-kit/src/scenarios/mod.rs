@@ -10,6 +10,7 @@
 
 mod actual;
 mod allowed;
+mod exact;
 mod policies;
 mod refused;
 
@@ -25,6 +26,7 @@ pub fn rows() -> Vec<Row> {
     let mut rows = allowed::rows();
     rows.extend(refused::rows());
     rows.extend(actual::rows());
+    rows.extend(exact::rows());
     rows
 }
 

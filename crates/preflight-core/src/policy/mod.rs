@@ -2,17 +2,19 @@
 //!
 //! [`CorsConfig`] is what serde reads. [`Policy`] is the only thing the engine
 //! decides with, and [`Policy::new`] is the only way to build one: every
-//! insecure or malformed setting listed in DESIGN.md ("Configuration refused at
-//! load") is a typed [`PolicyError`] naming the key and the value.
+//! insecure or malformed setting listed in docs/configuration.md (what each key
+//! refuses) is a typed [`PolicyError`] naming the key and the value.
 
-use std::collections::HashSet;
+mod headers;
+mod origins;
 
 use http::{HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::fetch::{is_forbidden_request_header_name, is_token};
-use crate::matcher::{FastHash, OriginMatcher};
+pub(crate) use headers::AllowHeaders;
+
+use crate::matcher::OriginMatcher;
 use crate::methods::{MethodError, MethodSet};
 use crate::pattern::{OriginPattern, PatternError};
 
@@ -132,6 +134,8 @@ impl PolicyError {
 pub enum PolicyErrorKind {
     #[error("`allow_origins` is required: list the origins that may call this API")]
     MissingOrigins,
+    #[error("the list is empty, so no origin would be allowed; to turn cross-origin access off, write `cors = false`")]
+    EmptyOrigins,
     #[error("`*` cannot be used with allow_credentials = true: browsers refuse `Access-Control-Allow-Origin: *` on credentialed requests; list the origins")]
     WildcardWithCredentials,
     #[error("the `null` origin is shared by every sandboxed iframe and data: document, so allowing it allows anyone; set dangerously_allow_null_origin = true only if you mean it")]
@@ -152,6 +156,10 @@ pub enum PolicyErrorKind {
     WildcardExposeWithCredentials,
     #[error("Set-Cookie is never exposed to scripts (R7); remove it")]
     ExposeSetCookie,
+    #[error("`{0}` is a response header: the server sends it and a request never carries it; allow_headers lists the request headers a script may send")]
+    ResponseHeaderInAllowHeaders(String),
+    #[error("`{0}` is a request header: the browser sends it and a response never carries it; expose_headers lists the response headers a script may read")]
+    RequestHeaderInExposeHeaders(String),
     #[error("max_age must be between -1 and {MAX_AGE_LIMIT} seconds")]
     MaxAgeOutOfRange,
     #[error("preflight_status must be 200 or 204 (a preflight needs an ok status, R18)")]
@@ -164,49 +172,21 @@ pub enum PolicyErrorKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyWarning {
     pub key: &'static str,
+    /// The index inside the key's list, when the key is a list.
+    pub index: Option<usize>,
     pub value: String,
     pub message: String,
+    pub kind: PolicyWarningKind,
 }
 
-/// The allowed request headers.
-#[derive(Debug, Clone)]
-pub(crate) struct AllowHeaders {
-    /// `*`: every name except `Authorization` (R22), which must be listed.
-    pub(crate) any: bool,
-    /// Lower-case names listed.
-    pub(crate) names: HashSet<Box<[u8]>, FastHash>,
-    /// Every `Access-Control-Request-Headers` line a browser can send that
-    /// names only listed headers: the non-empty subsets of `names`, sorted,
-    /// lower case, joined by `,` (R5, R13). Built when the list is short
-    /// ([`MAX_PRECOMPUTED_NAMES`] names, at most 63 lines), so that the usual
-    /// preflight is decided by one hash look-up instead of a scan.
-    pub(crate) lines: HashSet<Box<[u8]>, FastHash>,
-    /// The length of the longest of `lines`.
-    pub(crate) longest_line: usize,
-}
-
-/// The longest allow list whose request lines are precomputed.
-pub(crate) const MAX_PRECOMPUTED_NAMES: usize = 6;
-
-/// The lines of [`AllowHeaders::lines`].
-fn browser_lines(names: &HashSet<Box<[u8]>, FastHash>) -> HashSet<Box<[u8]>, FastHash> {
-    let mut lines = HashSet::default();
-    if names.len() > MAX_PRECOMPUTED_NAMES {
-        return lines;
-    }
-    let mut sorted: Vec<&[u8]> = names.iter().map(|n| &n[..]).collect();
-    sorted.sort_unstable();
-    for mask in 1u32..(1 << sorted.len()) {
-        let line: Vec<u8> = sorted
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| mask & (1 << i) != 0)
-            .map(|(_, n)| *n)
-            .collect::<Vec<_>>()
-            .join(&b","[..]);
-        lines.insert(line.into_boxed_slice());
-    }
-    lines
+/// What a [`PolicyWarning`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyWarningKind {
+    /// `max_age` above Chromium's cap of [`CHROMIUM_MAX_AGE_CAP`] seconds.
+    MaxAgeAboveChromiumCap,
+    /// A CORS-safelisted response header in `expose_headers`: scripts read
+    /// it anyway, so listing it does nothing.
+    SafelistedExposeHeader(String),
 }
 
 /// A validated CORS policy. Build it with [`Policy::new`].
@@ -226,7 +206,10 @@ pub struct Policy {
     pub(crate) patterns: Vec<OriginPattern>,
     pub(crate) matcher: OriginMatcher,
     pub(crate) credentials: bool,
+    /// The listed methods, or [`DEFAULT_METHODS`] where the route is not known.
     pub(crate) methods: MethodSet,
+    /// `allow_methods` left out or holding `*`: every method of the route.
+    pub(crate) any_method: bool,
     pub(crate) allow_headers: AllowHeaders,
     pub(crate) allow_headers_list: Vec<String>,
     pub(crate) expose: Option<HeaderValue>,
@@ -249,8 +232,14 @@ impl Policy {
         let mut warnings = Vec::new();
         let credentials = config.allow_credentials.unwrap_or(false);
 
-        let patterns = parse_origins(config, credentials, &mut errors);
+        let patterns = origins::parse_origins(config, credentials, &mut errors);
 
+        // docs/configuration.md, "allow_methods": `*` or no key means every
+        // method the route has (PURGE, REPORT included); a list narrows them.
+        let any_method = match &config.allow_methods {
+            None => true,
+            Some(list) => list.iter().any(|m| m == "*"),
+        };
         let methods = match &config.allow_methods {
             None => MethodSet::parse(&DEFAULT_METHODS).ok(),
             Some(list) if list.is_empty() => {
@@ -262,7 +251,7 @@ impl Policy {
                 ));
                 None
             }
-            Some(list) if list.iter().any(|m| m == "*") => MethodSet::parse(&DEFAULT_METHODS).ok(),
+            Some(_) if any_method => MethodSet::parse(&DEFAULT_METHODS).ok(),
             Some(list) => match MethodSet::parse(list) {
                 Ok(set) => Some(set),
                 Err(e) => {
@@ -278,79 +267,9 @@ impl Policy {
         };
 
         let allow_headers_list = config.allow_headers.clone().unwrap_or_default();
-        let mut allow_headers = AllowHeaders {
-            any: false,
-            names: HashSet::default(),
-            lines: HashSet::default(),
-            longest_line: 0,
-        };
-        for (i, name) in allow_headers_list.iter().enumerate() {
-            if name == "*" {
-                allow_headers.any = true;
-                continue;
-            }
-            if !is_token(name.as_bytes()) {
-                errors.push(PolicyError::new(
-                    "allow_headers",
-                    Some(i),
-                    name.clone(),
-                    PolicyErrorKind::InvalidHeaderName(name.clone()),
-                ));
-                continue;
-            }
-            // R6: a script can never send these, so listing them does nothing.
-            if is_forbidden_request_header_name(name) {
-                errors.push(PolicyError::new(
-                    "allow_headers",
-                    Some(i),
-                    name.clone(),
-                    PolicyErrorKind::ForbiddenHeader(name.clone()),
-                ));
-                continue;
-            }
-            allow_headers
-                .names
-                .insert(name.to_ascii_lowercase().into_bytes().into_boxed_slice());
-        }
-        allow_headers.lines = browser_lines(&allow_headers.names);
-        allow_headers.longest_line = allow_headers
-            .lines
-            .iter()
-            .map(|l| l.len())
-            .max()
-            .unwrap_or(0);
-
+        let allow_headers = headers::parse_allow_headers(&allow_headers_list, &mut errors);
         let expose_list = config.expose_headers.clone().unwrap_or_default();
-        for (i, name) in expose_list.iter().enumerate() {
-            if name == "*" {
-                if credentials {
-                    errors.push(PolicyError::new(
-                        "expose_headers",
-                        Some(i),
-                        name.clone(),
-                        PolicyErrorKind::WildcardExposeWithCredentials,
-                    ));
-                }
-                continue;
-            }
-            if !is_token(name.as_bytes()) {
-                errors.push(PolicyError::new(
-                    "expose_headers",
-                    Some(i),
-                    name.clone(),
-                    PolicyErrorKind::InvalidHeaderName(name.clone()),
-                ));
-            } else if name.eq_ignore_ascii_case("set-cookie")
-                || name.eq_ignore_ascii_case("set-cookie2")
-            {
-                errors.push(PolicyError::new(
-                    "expose_headers",
-                    Some(i),
-                    name.clone(),
-                    PolicyErrorKind::ExposeSetCookie,
-                ));
-            }
-        }
+        headers::check_expose_headers(&expose_list, credentials, &mut errors, &mut warnings);
         let expose = if expose_list.is_empty() {
             None
         } else {
@@ -372,8 +291,10 @@ impl Policy {
                 if secs > CHROMIUM_MAX_AGE_CAP {
                     warnings.push(PolicyWarning {
                         key: "max_age",
+                        index: None,
                         value: secs.to_string(),
                         message: format!("Chromium caps the preflight cache at {CHROMIUM_MAX_AGE_CAP} s; a longer max_age only helps Firefox"),
+                        kind: PolicyWarningKind::MaxAgeAboveChromiumCap,
                     });
                 }
                 Some(secs)
@@ -401,11 +322,15 @@ impl Policy {
                     patterns,
                     credentials,
                     methods,
+                    any_method,
                     allow_headers,
                     allow_headers_list,
                     expose,
                     expose_list,
-                    max_age: max_age.and_then(|s| shared_value(&s.to_string())),
+                    // -1 means "do not cache the preflight"; the header takes
+                    // delta-seconds, never negative (Fetch, "HTTP new-header
+                    // syntax"): `0` says the same.
+                    max_age: max_age.and_then(|s| shared_value(&s.max(0).to_string())),
                     max_age_secs: max_age,
                     preflight_status,
                     on_disallowed: config.on_disallowed_origin.unwrap_or_default(),
@@ -433,13 +358,29 @@ impl Policy {
     pub fn allows_credentials(&self) -> bool {
         self.credentials
     }
-    /// The methods this policy allows on any route.
+    /// The methods allowed where the route's methods are not known (a layer
+    /// built without them): the listed ones, or, when `allow_methods` is left
+    /// out or `*`, [`DEFAULT_METHODS`].
     pub fn methods(&self) -> &MethodSet {
         &self.methods
     }
-    /// The methods a route with `route` methods answers preflights for.
+    /// The methods a route with `route` methods answers preflights for: all
+    /// of them when `allow_methods` is left out or `*`, otherwise those also
+    /// listed, in the route's order. `Access-Control-Allow-Methods` lists
+    /// exactly these, never `*`: `*` is literal on a credentialed request
+    /// (Fetch, "CORS-preflight fetch"), and the route's list keeps a browser's
+    /// preflight cache to methods the route has (docs/behaviour.md).
     pub fn methods_for_route(&self, route: &MethodSet) -> MethodSet {
-        route.intersect(&self.methods)
+        if self.any_method {
+            route.clone()
+        } else {
+            route.intersect(&self.methods)
+        }
+    }
+    /// True when `allow_methods` is left out or `*`: a route's methods are
+    /// all allowed.
+    pub fn allows_every_route_method(&self) -> bool {
+        self.any_method
     }
     /// The allowed request header names as configured.
     pub fn allow_headers(&self) -> &[String] {
@@ -449,9 +390,13 @@ impl Policy {
     pub fn expose_headers(&self) -> &[String] {
         &self.expose_list
     }
-    /// `max_age` in seconds, when set.
+    /// `max_age` in seconds as configured, when set (-1 included).
     pub fn max_age(&self) -> Option<i64> {
         self.max_age_secs
+    }
+    /// The `Access-Control-Max-Age` value sent, when set: `0` for -1.
+    pub fn max_age_header(&self) -> Option<&HeaderValue> {
+        self.max_age.as_ref()
     }
     /// The status of an allowed preflight.
     pub fn preflight_status(&self) -> StatusCode {
@@ -465,8 +410,10 @@ impl Policy {
     pub fn debug(&self) -> bool {
         self.debug
     }
-    /// True when `Access-Control-Allow-Origin: *` is the answer to every origin
-    /// (R37: a static answer, so no `Vary: Origin`).
+    /// True when `Access-Control-Allow-Origin: *` is the answer to every
+    /// origin, listed ones included, and to requests without `Origin`: a
+    /// static answer, so no `Vary: Origin` (Fetch, "CORS protocol and HTTP
+    /// caches").
     pub fn is_static_wildcard(&self) -> bool {
         self.matcher.allows_any() && !self.credentials
     }
@@ -480,144 +427,4 @@ fn shared_value(s: &str) -> Option<HeaderValue> {
     // into a shared one, so that later clones only count references.
     let _promote = v.clone();
     Some(v)
-}
-
-fn parse_origins(
-    config: &CorsConfig,
-    credentials: bool,
-    errors: &mut Vec<PolicyError>,
-) -> Option<Vec<OriginPattern>> {
-    let Some(list) = &config.allow_origins else {
-        errors.push(PolicyError::new(
-            "allow_origins",
-            None,
-            "(missing)",
-            PolicyErrorKind::MissingOrigins,
-        ));
-        return None;
-    };
-    let allow_null = config.dangerously_allow_null_origin.unwrap_or(false);
-    let allow_suffix = config
-        .dangerously_allow_public_suffix_wildcard
-        .unwrap_or(false);
-    let allow_insecure = config
-        .dangerously_allow_insecure_origins_with_credentials
-        .unwrap_or(false);
-    let before = errors.len();
-    let mut patterns = Vec::with_capacity(list.len());
-    for (i, raw) in list.iter().enumerate() {
-        let err = |kind| PolicyError::new("allow_origins", Some(i), raw.clone(), kind);
-        let pattern = match OriginPattern::parse(raw) {
-            Ok(p) => p,
-            Err(e) => {
-                errors.push(err(PolicyErrorKind::MalformedOrigin(e)));
-                continue;
-            }
-        };
-        match &pattern {
-            OriginPattern::Any if credentials => {
-                errors.push(err(PolicyErrorKind::WildcardWithCredentials))
-            }
-            OriginPattern::Null if !allow_null => errors.push(err(PolicyErrorKind::NullOrigin)),
-            OriginPattern::Subdomain { suffix, .. }
-                if !allow_suffix && is_public_suffix(suffix) =>
-            {
-                errors.push(err(PolicyErrorKind::PublicSuffixWildcard(suffix.clone())))
-            }
-            _ => {}
-        }
-        if credentials
-            && !allow_insecure
-            && pattern.scheme() == Some("http")
-            && !pattern_is_loopback(&pattern)
-        {
-            errors.push(err(PolicyErrorKind::InsecureOriginWithCredentials));
-        }
-        patterns.push(pattern);
-    }
-    (errors.len() == before).then_some(patterns)
-}
-
-/// True when `name` is itself a public suffix (`co.uk`, `github.io`, `com`),
-/// by the list built into the `psl` crate (ICANN and private sections).
-fn is_public_suffix(name: &str) -> bool {
-    if name == "localhost" {
-        return false;
-    }
-    match psl::suffix(name.as_bytes()) {
-        Some(suffix) => suffix.as_bytes() == name.as_bytes(),
-        None => true,
-    }
-}
-
-fn pattern_is_loopback(p: &OriginPattern) -> bool {
-    let host = match p {
-        OriginPattern::Exact(s) => s
-            .split_once("://")
-            .map(|(_, rest)| {
-                rest.rsplit_once(':').map_or(rest, |(h, port)| {
-                    if port.bytes().all(|b| b.is_ascii_digit()) {
-                        h
-                    } else {
-                        rest
-                    }
-                })
-            })
-            .unwrap_or(""),
-        OriginPattern::AnyPort { host, .. } => host,
-        OriginPattern::Subdomain { suffix, .. } => suffix,
-        _ => return false,
-    };
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-#[cfg(test)]
-mod precomputed_lines {
-    use super::*;
-
-    fn names(list: &[&str]) -> HashSet<Box<[u8]>, FastHash> {
-        list.iter()
-            .map(|n| n.as_bytes().to_vec().into_boxed_slice())
-            .collect()
-    }
-
-    #[test]
-    fn every_sorted_subset_and_nothing_else() {
-        let lines = browser_lines(&names(&["x-a", "content-type", "authorization"]));
-        assert_eq!(lines.len(), 7);
-        for line in [
-            "authorization",
-            "content-type",
-            "x-a",
-            "authorization,content-type",
-            "authorization,x-a",
-            "content-type,x-a",
-            "authorization,content-type,x-a",
-        ] {
-            assert!(lines.contains(line.as_bytes()), "{line}");
-        }
-        // Not in a browser's form: left to the tolerant parser.
-        for line in [
-            "content-type,authorization",
-            "Content-Type",
-            "content-type, x-a",
-            "",
-        ] {
-            assert!(!lines.contains(line.as_bytes()), "{line}");
-        }
-    }
-
-    #[test]
-    fn long_lists_are_not_precomputed() {
-        let many: Vec<String> = (0..=MAX_PRECOMPUTED_NAMES)
-            .map(|i| format!("x-{i}"))
-            .collect();
-        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert!(browser_lines(&names(&refs)).is_empty());
-    }
 }
