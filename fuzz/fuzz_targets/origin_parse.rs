@@ -2,7 +2,7 @@
 //!
 //! Input: patterns, one a line, then the origin to match after the last line
 //! break. Invariants checked beyond "never panics":
-//! - a serialized origin that parses serializes back to the same bytes (R15);
+//! - a serialized origin that parses serializes back to the same bytes (docs/browser-model.md#origin-serialization);
 //! - the origin of any http(s) URL is accepted by the strict parser as it is;
 //! - a pattern written back canonically parses to the same pattern;
 //! - the matcher never allows a non-canonical spelling of an origin (an

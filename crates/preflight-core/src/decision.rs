@@ -25,7 +25,7 @@ const VARY_PREFLIGHT: HeaderValue = HeaderValue::from_static(
 );
 const VARY_PREFLIGHT_STATIC_ORIGIN: HeaderValue =
     HeaderValue::from_static("Access-Control-Request-Method, Access-Control-Request-Headers");
-/// Private Network Access (R39): an upstream's answer to it is removed like the
+/// Private Network Access (docs/browser-model.md#private-network-access): an upstream's answer to it is removed like the
 /// other `Access-Control-*` headers.
 const ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK: HeaderName =
     HeaderName::from_static("access-control-allow-private-network");
@@ -50,7 +50,7 @@ impl<'a> CorsRequest<'a> {
         }
     }
 
-    /// DESIGN.md: a preflight is `OPTIONS` with `Origin` and
+    /// docs/behaviour.md: a preflight is `OPTIONS` with `Origin` and
     /// `Access-Control-Request-Method`; any other `OPTIONS` is ordinary.
     pub fn is_preflight(&self) -> bool {
         *self.method == Method::OPTIONS && self.origin.is_some() && self.request_method.is_some()
@@ -114,7 +114,7 @@ pub enum Refusal {
     InvalidRequestMethod,
     /// A requested header is not allowed.
     HeaderNotAllowed(String),
-    /// `Authorization` was requested and `allow_headers` only has `*` (R22).
+    /// `Authorization` was requested and `allow_headers` only has `*` (docs/browser-model.md#authorization-must-be-listed).
     AuthorizationNotListed,
     /// `Access-Control-Request-Headers` is malformed or over its bounds.
     RequestHeaders(HeaderListError),
@@ -240,13 +240,13 @@ impl Policy {
         if requested.is_empty() || !requested.iter().all(|&b| is_tchar(b)) {
             return Err(Refusal::InvalidRequestMethod);
         }
-        // R21: methods compare byte for byte; `patch` is not `PATCH`.
+        // docs/browser-model.md#method-allowed: methods compare byte for byte; `patch` is not `PATCH`.
         if !methods.contains_bytes(requested) {
             return Err(Refusal::MethodNotAllowed(
                 String::from_utf8_lossy(requested).into_owned(),
             ));
         }
-        // A browser writes one line, sorted and lower case (R5, R13): when the
+        // A browser writes one line, sorted and lower case (docs/browser-model.md#unsafe-request-header-names, #preflight-request): when the
         // allow list is short every such line is known, and one look-up
         // decides (the line can then be echoed as it is).
         let mut lines = req.request_headers.iter();
@@ -307,7 +307,7 @@ impl Policy {
     }
 
     fn check_request_header(&self, name: &[u8]) -> Result<(), Refusal> {
-        // Browsers send the names lower case (R5): look those up as they are.
+        // Browsers send the names lower case (docs/browser-model.md#unsafe-request-header-names): look those up as they are.
         let listed = if !name.iter().any(u8::is_ascii_uppercase) {
             self.allow_headers.names.contains(name)
         } else if name.len() <= 128 {
@@ -324,7 +324,7 @@ impl Policy {
         if listed {
             return Ok(());
         }
-        // R22: `*` never covers Authorization; it must be listed by name.
+        // docs/browser-model.md#authorization-must-be-listed: `*` never covers Authorization; it must be listed by name.
         if name.eq_ignore_ascii_case(b"authorization") {
             return Err(if self.allow_headers.any {
                 Refusal::AuthorizationNotListed
@@ -397,7 +397,7 @@ impl ActualAllowed {
 
 impl Decision {
     /// Put the CORS headers of a non-preflight answer on a response, whatever its
-    /// status (R28): remove the inner ones, add ours, merge `Vary`. For a
+    /// status (docs/browser-model.md#actual-response-status): remove the inner ones, add ours, merge `Vary`. For a
     /// refused preflight, only `Vary: Origin` is written.
     pub fn apply(&self, headers: &mut HeaderMap) {
         strip_cors_headers(headers);

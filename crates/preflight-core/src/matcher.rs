@@ -1,7 +1,7 @@
 //! The one origin matcher: is the `Origin` a request carries allowed?
 //!
-//! The request's `Origin` is compared as a serialized origin (R15), byte for byte
-//! (R14): a browser always sends the canonical serialization, so an upper-case
+//! The request's `Origin` is compared as a serialized origin (docs/browser-model.md#origin-serialization), byte for byte
+//! (docs/browser-model.md#cors-check): a browser always sends the canonical serialization, so an upper-case
 //! host, a trailing dot, an explicit default port or userinfo is a different
 //! string and never matches a pattern written canonically.
 //!

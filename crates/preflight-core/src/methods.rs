@@ -9,7 +9,7 @@ use crate::fetch::{is_forbidden_method, is_token};
 /// Why a configured method is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MethodError {
-    #[error("`{0}` is a forbidden method: browsers never send it (Fetch, R2)")]
+    #[error("`{0}` is a forbidden method: browsers never send it (Fetch, docs/browser-model.md#forbidden-method)")]
     Forbidden(String),
     #[error("`{0}` is not a method name (an HTTP token)")]
     Invalid(String),
@@ -24,7 +24,7 @@ pub struct MethodListError {
 }
 
 /// An ordered set of methods, compared case-sensitively as browsers compare
-/// them (R21), with its header value written once.
+/// them (docs/browser-model.md#method-allowed), with its header value written once.
 #[derive(Debug, Clone)]
 pub struct MethodSet {
     methods: Vec<Method>,
@@ -90,7 +90,7 @@ impl MethodSet {
         )
     }
 
-    /// Byte-exact membership (R21: `put` is not `PUT`).
+    /// Byte-exact membership (docs/browser-model.md#method-allowed: `put` is not `PUT`).
     pub fn contains_bytes(&self, method: &[u8]) -> bool {
         self.methods.iter().any(|m| m.as_str().as_bytes() == method)
     }

@@ -1,7 +1,7 @@
 //! Origins as the WHATWG URL standard defines them, parsed with the `url` crate.
 //!
 //! An origin is either a tuple (scheme, host, port) or opaque. Its *serialization*
-//! (R15) is `scheme://host[:port]`: lower case, the default port omitted, IPv6 in
+//! (docs/browser-model.md#origin-serialization) is `scheme://host[:port]`: lower case, the default port omitted, IPv6 in
 //! brackets and compressed, internationalized names as punycode; an opaque origin
 //! serializes as `null`.
 
@@ -26,7 +26,7 @@ pub enum Origin {
 }
 
 /// A tuple origin, kept with its serialization so that comparisons are byte
-/// comparisons (R14: the CORS check is byte-equal).
+/// comparisons (docs/browser-model.md#cors-check: the CORS check is byte-equal).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TupleOrigin {
     serialized: String,
@@ -142,7 +142,7 @@ impl Origin {
     }
 
     /// Parse a string that must already be a serialized origin, exactly as a
-    /// browser writes it in the `Origin` header (R15). This is what a
+    /// browser writes it in the `Origin` header (docs/browser-model.md#origin-serialization). This is what a
     /// configuration holds: anything else is refused with the canonical form.
     pub fn parse_serialized(s: &str) -> Result<Origin, OriginError> {
         if s.is_empty() {
@@ -179,7 +179,7 @@ impl Origin {
         Err(OriginError::NotCanonical(canonical))
     }
 
-    /// The serialization (R15): `scheme://host[:port]` or `null`.
+    /// The serialization (docs/browser-model.md#origin-serialization): `scheme://host[:port]` or `null`.
     pub fn serialize(&self) -> &str {
         match self {
             Origin::Opaque => "null",
@@ -200,7 +200,7 @@ impl Origin {
         }
     }
 
-    /// Same origin (R15): two tuple origins with equal scheme, host and port.
+    /// Same origin (docs/browser-model.md#origin-serialization): two tuple origins with equal scheme, host and port.
     /// An opaque origin is never same-origin with anything here.
     pub fn same_origin(&self, other: &Origin) -> bool {
         match (self, other) {

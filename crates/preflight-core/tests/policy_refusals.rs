@@ -1,4 +1,4 @@
-//! DESIGN.md, "Configuration refused at load": every refusal that belongs to
+//! docs/behaviour.md, "What is refused at load" (docs/configuration.md): every refusal that belongs to
 //! the `[cors]` table, each with its typed kind, its key and its list index,
 //! and the settings next to it that must still load.
 
@@ -339,7 +339,7 @@ fn invalid_methods_are_refused() {
         "[]",
         PolicyErrorKind::EmptyMethods,
     );
-    // Case is kept: `patch` is a method of its own (R1, R21).
+    // Case is kept: `patch` is a method of its own (docs/browser-model.md#safelisted-method, #method-allowed).
     let policy = accepted(&CorsConfig {
         allow_methods: strings(&["GET", "patch", "X-CUSTOM"]),
         ..origins(&["https://app.example.com"])
@@ -435,7 +435,7 @@ fn wildcard_expose_with_credentials_is_refused() {
         "*",
         PolicyErrorKind::WildcardExposeWithCredentials,
     );
-    // R27: without credentials `*` exposes everything and is allowed.
+    // docs/browser-model.md#exposed-headers: without credentials `*` exposes everything and is allowed.
     let policy = accepted(&CorsConfig {
         expose_headers: strings(&["*"]),
         ..origins(&["https://app.example.com"])
@@ -547,7 +547,7 @@ fn unknown_keys_are_refused_when_reading_toml() {
     }
     let err = toml::from_str::<CorsConfig>("on_disallowed_origin = \"drop\"").unwrap_err();
     assert!(err.to_string().contains("unknown variant"), "{err}");
-    // The documented example of DESIGN.md loads.
+    // The documented example of docs/configuration.md loads.
     let config: CorsConfig = toml::from_str(
         r#"
         allow_origins = ["https://app.example.com", "https://*.example.com", "http://localhost:*"]

@@ -1,12 +1,12 @@
 //! Scenario tables: (policy, route methods, request) -> the whole answer.
 //!
-//! Each row names the rule of CORS-RULES.md (`R14`) or the DESIGN.md behaviour
+//! Each row names the section of docs/browser-model.md (`cors-check`) or of docs/behaviour.md
 //! it pins. The answer is the decision's kind, the status the server sends, and
 //! every response header once [`Decision::apply`] has run on the upstream's
 //! headers (for an allowed preflight, `apply` is [`PreflightAllowed::write`]).
 //!
 //! Status: an allowed preflight carries its own; a refused preflight and a
-//! rejected actual request are 403 (DESIGN.md); `None` means the upstream's
+//! rejected actual request are 403 (docs/behaviour.md); `None` means the upstream's
 //! status goes through unchanged.
 
 use http::{HeaderMap, Method};

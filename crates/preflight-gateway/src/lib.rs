@@ -1,5 +1,5 @@
 //! `preflight-gateway`: a reverse proxy that does, per route, what "Enable
-//! CORS" does on a cloud API gateway (DESIGN.md).
+//! CORS" does on a cloud API gateway (docs/behaviour.md).
 //!
 //! The gateway is a stack of small pieces: an observing layer counts and logs
 //! each request, the router finds the route, the route's

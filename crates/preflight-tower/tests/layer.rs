@@ -143,7 +143,7 @@ async fn scenarios_with_credentials() {
             outcome: PREFLIGHT_OK,
         },
         Row {
-            name: "DESIGN route awareness: ACAM lists the route's methods",
+            name: "behaviour: route awareness: ACAM lists the route's methods",
             method: "OPTIONS",
             headers: &[("origin", APP), ("access-control-request-method", "DELETE")],
             route: Some(&["GET", "PUT", "DELETE"]),
@@ -157,7 +157,7 @@ async fn scenarios_with_credentials() {
             outcome: PREFLIGHT_OK,
         },
         Row {
-            name: "DESIGN route awareness: a method the route lacks is refused with 403",
+            name: "behaviour: route awareness: a method the route lacks is refused with 403",
             method: "OPTIONS",
             headers: &[("origin", APP), ("access-control-request-method", "POST")],
             route: Some(&["GET", "PUT", "DELETE"]),
@@ -249,7 +249,7 @@ async fn scenarios_with_credentials() {
         },
         Row {
             name:
-                "DESIGN: OPTIONS without ACRM is ordinary: 204 + Allow on a route without OPTIONS",
+                "behaviour: OPTIONS without ACRM is ordinary: 204 + Allow on a route without OPTIONS",
             method: "OPTIONS",
             headers: &[("origin", APP)],
             route: Some(&["GET", "PUT"]),
@@ -266,7 +266,7 @@ async fn scenarios_with_credentials() {
             },
         },
         Row {
-            name: "DESIGN: OPTIONS without ACRM goes to a route that has OPTIONS",
+            name: "behaviour: OPTIONS without ACRM goes to a route that has OPTIONS",
             method: "OPTIONS",
             headers: &[("origin", APP)],
             route: Some(&["GET", "OPTIONS"]),

@@ -4,7 +4,7 @@
 //!
 //! One behaviour is the layer's own and shows as a difference from the engine's
 //! row: an ordinary `OPTIONS` (no `Access-Control-Request-Method`) on a route
-//! without `OPTIONS` is answered by the layer with `204` and `Allow` (DESIGN.md)
+//! without `OPTIONS` is answered by the layer with `204` and `Allow` (docs/behaviour.md)
 //! instead of reaching the application.
 
 use std::convert::Infallible;

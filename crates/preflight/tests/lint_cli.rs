@@ -1,5 +1,5 @@
 //! `preflight lint` as a user runs it: exit 0 for a file that loads (with its
-//! warnings), 1 for each refusal of DESIGN.md ("Configuration refused at
+//! warnings), 1 for each refusal of docs/behaviour.md ("Configuration refused at
 //! load"), every diagnostic naming the file, the line and column, the key,
 //! and the fix. One fixture text per row, written to a temporary directory.
 

@@ -11,13 +11,13 @@ use super::{PolicyError, PolicyErrorKind, PolicyWarning, PolicyWarningKind};
 /// The allowed request headers.
 #[derive(Debug, Clone)]
 pub(crate) struct AllowHeaders {
-    /// `*`: every name except `Authorization` (R22), which must be listed.
+    /// `*`: every name except `Authorization` (docs/browser-model.md#authorization-must-be-listed), which must be listed.
     pub(crate) any: bool,
     /// Lower-case names listed.
     pub(crate) names: HashSet<Box<[u8]>, FastHash>,
     /// Every `Access-Control-Request-Headers` line a browser can send that
     /// names only listed headers: the non-empty subsets of `names`, sorted,
-    /// lower case, joined by `,` (R5, R13). Built when the list is short
+    /// lower case, joined by `,` (docs/browser-model.md#unsafe-request-header-names, #preflight-request). Built when the list is short
     /// ([`MAX_PRECOMPUTED_NAMES`] names, at most 63 lines), so that the usual
     /// preflight is decided by one hash look-up instead of a scan.
     pub(crate) lines: HashSet<Box<[u8]>, FastHash>,
@@ -103,7 +103,7 @@ pub(super) fn parse_allow_headers(list: &[String], errors: &mut Vec<PolicyError>
             )));
             continue;
         }
-        // R6: a script can never send these, so listing them does nothing.
+        // docs/browser-model.md#forbidden-request-header: a script can never send these, so listing them does nothing.
         if is_forbidden_request_header_name(name) {
             errors.push(refuse(PolicyErrorKind::ForbiddenHeader(name.clone())));
             continue;

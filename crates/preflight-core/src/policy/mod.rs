@@ -20,7 +20,7 @@ use crate::pattern::{OriginPattern, PatternError};
 
 /// The largest `max_age` accepted (one day, Firefox's cap).
 pub const MAX_AGE_LIMIT: i64 = 86_400;
-/// Chromium caps the preflight cache at two hours (CORS-RULES.md §4).
+/// Chromium caps the preflight cache at two hours (docs/browser-model.md#browser-profiles).
 pub const CHROMIUM_MAX_AGE_CAP: i64 = 7_200;
 
 /// The raw `[cors]` table. Every key is optional so that a route's `cors`
@@ -150,11 +150,11 @@ pub enum PolicyErrorKind {
     Method(MethodError),
     #[error("`{0}` is not a header name (an HTTP token)")]
     InvalidHeaderName(String),
-    #[error("`{0}` is a forbidden request header: scripts can never set it, so allowing it does nothing (Fetch, R6)")]
+    #[error("`{0}` is a forbidden request header: scripts can never set it, so allowing it does nothing (Fetch, docs/browser-model.md#forbidden-request-header)")]
     ForbiddenHeader(String),
-    #[error("`*` is literal when credentials are allowed (R27): list the header names to expose")]
+    #[error("`*` is literal when credentials are allowed (docs/browser-model.md#exposed-headers): list the header names to expose")]
     WildcardExposeWithCredentials,
-    #[error("Set-Cookie is never exposed to scripts (R7); remove it")]
+    #[error("Set-Cookie is never exposed to scripts (docs/browser-model.md#forbidden-response-header-name); remove it")]
     ExposeSetCookie,
     #[error("`{0}` is a response header: the server sends it and a request never carries it; allow_headers lists the request headers a script may send")]
     ResponseHeaderInAllowHeaders(String),
@@ -162,7 +162,7 @@ pub enum PolicyErrorKind {
     RequestHeaderInExposeHeaders(String),
     #[error("max_age must be between -1 and {MAX_AGE_LIMIT} seconds")]
     MaxAgeOutOfRange,
-    #[error("preflight_status must be 200 or 204 (a preflight needs an ok status, R18)")]
+    #[error("preflight_status must be 200 or 204 (a preflight needs an ok status, docs/browser-model.md#preflight-success)")]
     InvalidPreflightStatus,
     #[error("the list is empty: nothing would be allowed")]
     EmptyMethods,

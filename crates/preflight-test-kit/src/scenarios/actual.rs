@@ -5,7 +5,7 @@ use super::policies::*;
 pub(crate) fn rows() -> Vec<Row> {
     vec![
         Row {
-            pins: "DESIGN: OPTIONS without ACRM is not a preflight but an actual request",
+            pins: "behaviour.md: OPTIONS without ACRM is not a preflight but an actual request",
             policy: CREDS,
             route: None,
             method: "OPTIONS",
@@ -21,7 +21,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "DESIGN: OPTIONS with ACRM but no Origin is not CORS; R37 Vary: Origin as the answer depends on it",
+            pins: "behaviour.md: OPTIONS with ACRM but no Origin is not CORS; vary-origin Vary: Origin as the answer depends on it",
             policy: CREDS,
             route: None,
             method: "OPTIONS",
@@ -32,7 +32,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN: a GET carrying ACRM is an actual request",
+            pins: "behaviour.md: a GET carrying ACRM is an actual request",
             policy: CREDS,
             route: None,
             method: "GET",
@@ -49,7 +49,7 @@ pub(crate) fn rows() -> Vec<Row> {
         },
         // --- actual requests ----------------------------------------------------
         Row {
-            pins: "R14 R17 R27 DESIGN 'Actual request': ACAO, ACAC, ACEH, Vary: Origin",
+            pins: "cors-check credentials exposed-headers behaviour.md 'Actual request': ACAO, ACAC, ACEH, Vary: Origin",
             policy: CREDS,
             route: None,
             method: "POST",
@@ -66,7 +66,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R14 step 3, R37: `*` without credentials, static answer, no Vary",
+            pins: "cors-check step 3, vary-origin: `*` without credentials, static answer, no Vary",
             policy: STAR,
             route: None,
             method: "GET",
@@ -88,7 +88,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("access-control-allow-origin", "*")],
         },
         Row {
-            pins: "R37: listed origins, no Origin: the answer would differ with one, so Vary: Origin",
+            pins: "vary-origin: listed origins, no Origin: the answer would differ with one, so Vary: Origin",
             policy: CREDS,
             route: None,
             method: "GET",
@@ -99,7 +99,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Accept-Encoding"), ("vary", "Origin")],
         },
         Row {
-            pins: "R37 DESIGN: Vary merged with the upstream's Vary",
+            pins: "vary-origin behaviour.md: Vary merged with the upstream's Vary",
             policy: CREDS,
             route: None,
             method: "GET",
@@ -116,7 +116,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R37 DESIGN: Vary never duplicated (any case, inside a list)",
+            pins: "vary-origin behaviour.md: Vary never duplicated (any case, inside a list)",
             policy: CREDS,
             route: None,
             method: "GET",
@@ -132,7 +132,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R37: Vary: * already covers Origin",
+            pins: "vary-origin: Vary: * already covers Origin",
             policy: CREDS,
             route: None,
             method: "GET",
@@ -148,7 +148,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "DESIGN: the upstream's Access-Control-* headers are removed and replaced (never two ACAO)",
+            pins: "behaviour.md: the upstream's Access-Control-* headers are removed and replaced (never two ACAO)",
             policy: CREDS,
             route: None,
             method: "GET",
@@ -175,7 +175,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R27: expose_headers written as configured",
+            pins: "exposed-headers: expose_headers written as configured",
             policy: EXPOSE,
             route: None,
             method: "GET",
@@ -190,7 +190,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "DESIGN on_disallowed_origin = forward: no CORS headers (upstream ones stripped), Vary: Origin, forwarded",
+            pins: "behaviour.md on_disallowed_origin = forward: no CORS headers (upstream ones stripped), Vary: Origin, forwarded",
             policy: CREDS,
             route: None,
             method: "GET",
@@ -204,7 +204,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN on_disallowed_origin = reject: 403",
+            pins: "behaviour.md on_disallowed_origin = reject: 403",
             policy: REJECT,
             route: None,
             method: "DELETE",
@@ -215,7 +215,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "R15: `null` is refused unless listed",
+            pins: "origin-serialization: `null` is refused unless listed",
             policy: CREDS,
             route: None,
             method: "GET",

@@ -6,7 +6,7 @@ pub(crate) fn rows() -> Vec<Row> {
     let names_64 = leak(vec!["x-custom"; 64].join(","));
     vec![
         Row {
-            pins: "R18 R14 DESIGN 'Preflight allowed': credentialed preflight echoes the origin, ACAC true, the route's methods, the requested headers, max-age, Vary",
+            pins: "preflight-success cors-check behaviour.md 'Preflight allowed': credentialed preflight echoes the origin, ACAC true, the route's methods, the requested headers, max-age, Vary",
             policy: CREDS,
             route: Some(&["GET", "PUT", "DELETE"]),
             method: "OPTIONS",
@@ -24,7 +24,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "DESIGN subdomain pattern; no ACRH means no ACAH",
+            pins: "behaviour.md subdomain pattern; no ACRH means no ACAH",
             policy: CREDS,
             route: Some(&["GET", "DELETE"]),
             method: "OPTIONS",
@@ -41,7 +41,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R14 step 3, R37: `*` without credentials answers `*` and does not vary on Origin",
+            pins: "cors-check step 3, vary-origin: `*` without credentials answers `*` and does not vary on Origin",
             policy: STAR,
             route: Some(&["GET", "POST"]),
             method: "OPTIONS",
@@ -57,7 +57,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R23 R14: with credentials the answer never holds `*`: allow_headers `*` echoes the names, ACAO echoes the origin",
+            pins: "request-headers-allowed cors-check: with credentials the answer never holds `*`: allow_headers `*` echoes the names, ACAO echoes the origin",
             policy: STAR_HEADERS_CREDS,
             route: None,
             method: "OPTIONS",
@@ -74,7 +74,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R22: Authorization listed by name next to `*` is allowed",
+            pins: "authorization-must-be-listed: Authorization listed by name next to `*` is allowed",
             policy: STAR_HEADERS_AUTH,
             route: Some(&["GET"]),
             method: "OPTIONS",
@@ -90,7 +90,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R23 R13: requested names are compared case-insensitively and echoed lower-cased",
+            pins: "request-headers-allowed preflight-request: requested names are compared case-insensitively and echoed lower-cased",
             policy: CREDS,
             route: Some(&["POST"]),
             method: "OPTIONS",
@@ -108,7 +108,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R23 a name listed upper-case in the config matches a lower-case request",
+            pins: "request-headers-allowed a name listed upper-case in the config matches a lower-case request",
             policy: STAR,
             route: Some(&["POST"]),
             method: "OPTIONS",
@@ -124,7 +124,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R21 R1: methods compare byte-exactly: PATCH is allowed where the route has PATCH",
+            pins: "method-allowed safelisted-method: methods compare byte-exactly: PATCH is allowed where the route has PATCH",
             policy: CREDS,
             route: Some(&["GET", "PATCH"]),
             method: "OPTIONS",
@@ -141,7 +141,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "R21 R1: a lower-case `patch` route and policy allow `patch`",
+            pins: "method-allowed safelisted-method: a lower-case `patch` route and policy allow `patch`",
             policy: LOWER_PATCH,
             route: Some(&["GET", "patch"]),
             method: "OPTIONS",
@@ -156,7 +156,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "DESIGN tolerant ACRH: case, spaces, tabs, empty items",
+            pins: "behaviour.md tolerant ACRH: case, spaces, tabs, empty items",
             policy: CREDS,
             route: Some(&["PUT"]),
             method: "OPTIONS",
@@ -174,7 +174,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "DESIGN tolerant ACRH: two header lines are one list",
+            pins: "behaviour.md tolerant ACRH: two header lines are one list",
             policy: CREDS,
             route: Some(&["PUT"]),
             method: "OPTIONS",
@@ -192,7 +192,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "DESIGN ACRH bounds: 64 names is still within them",
+            pins: "behaviour.md ACRH bounds: 64 names is still within them",
             policy: CREDS,
             route: Some(&["PUT"]),
             method: "OPTIONS",
@@ -210,7 +210,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "DESIGN preflight_status = 200 for old clients; max_age 0 is written",
+            pins: "behaviour.md preflight_status = 200 for old clients; max_age 0 is written",
             policy: OK_200,
             route: Some(&["DELETE"]),
             method: "OPTIONS",
@@ -226,7 +226,7 @@ pub(crate) fn rows() -> Vec<Row> {
             ],
         },
         Row {
-            pins: "DESIGN 'upstream Access-Control-* removed and replaced' also for a preflight answer",
+            pins: "behaviour.md 'upstream Access-Control-* removed and replaced' also for a preflight answer",
             policy: OK_200,
             route: Some(&["DELETE"]),
             method: "OPTIONS",

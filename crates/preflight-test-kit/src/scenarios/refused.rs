@@ -10,7 +10,7 @@ pub(crate) fn rows() -> Vec<Row> {
     let half_4k = leak("x".repeat(2100));
     vec![
         Row {
-            pins: "R22: `*` in allow_headers never covers Authorization",
+            pins: "authorization-must-be-listed: `*` in allow_headers never covers Authorization",
             policy: STAR_HEADERS_CREDS,
             route: None,
             method: "OPTIONS",
@@ -21,7 +21,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "R22: Authorization among other names, any case, still refused under `*`",
+            pins: "authorization-must-be-listed: Authorization among other names, any case, still refused under `*`",
             policy: STAR_HEADERS_CREDS,
             route: None,
             method: "OPTIONS",
@@ -32,7 +32,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "R23: a name not listed is refused",
+            pins: "request-headers-allowed: a name not listed is refused",
             policy: CREDS,
             route: None,
             method: "OPTIONS",
@@ -43,7 +43,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "R22 R23: Authorization not listed, no `*`",
+            pins: "authorization-must-be-listed request-headers-allowed: Authorization not listed, no `*`",
             policy: STAR,
             route: None,
             method: "OPTIONS",
@@ -54,7 +54,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "R21: `patch` is not `PATCH`",
+            pins: "method-allowed: `patch` is not `PATCH`",
             policy: CREDS,
             route: Some(&["GET", "PATCH"]),
             method: "OPTIONS",
@@ -65,7 +65,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "R21: `PATCH` is not `patch`",
+            pins: "method-allowed: `PATCH` is not `patch`",
             policy: LOWER_PATCH,
             route: Some(&["GET", "patch"]),
             method: "OPTIONS",
@@ -76,7 +76,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN: only methods the route really has; a method not on the route is refused",
+            pins: "behaviour.md: only methods the route really has; a method not on the route is refused",
             policy: CREDS,
             route: Some(&["GET"]),
             method: "OPTIONS",
@@ -87,7 +87,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN: even a safelisted method (R1) must be on the route",
+            pins: "behaviour.md: even a safelisted method (safelisted-method) must be on the route",
             policy: CREDS,
             route: Some(&["PUT"]),
             method: "OPTIONS",
@@ -98,7 +98,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN: a method on the route that the policy does not allow is refused",
+            pins: "behaviour.md: a method on the route that the policy does not allow is refused",
             policy: LOWER_PATCH,
             route: Some(&["GET", "DELETE"]),
             method: "OPTIONS",
@@ -131,7 +131,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN ACRH bounds: over 64 names is refused with its own reason",
+            pins: "behaviour.md ACRH bounds: over 64 names is refused with its own reason",
             policy: CREDS,
             route: None,
             method: "OPTIONS",
@@ -142,7 +142,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN ACRH bounds: 4096 bytes are read (and this name is not allowed)",
+            pins: "behaviour.md ACRH bounds: 4096 bytes are read (and this name is not allowed)",
             policy: CREDS,
             route: None,
             method: "OPTIONS",
@@ -153,7 +153,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN ACRH bounds: over 4 KiB is refused with its own reason",
+            pins: "behaviour.md ACRH bounds: over 4 KiB is refused with its own reason",
             policy: CREDS,
             route: None,
             method: "OPTIONS",
@@ -164,7 +164,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN ACRH bounds: the 4 KiB count spans all lines",
+            pins: "behaviour.md ACRH bounds: the 4 KiB count spans all lines",
             policy: CREDS,
             route: None,
             method: "OPTIONS",
@@ -197,7 +197,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN ACRH bounds: over 64 names wins over a name that is not allowed",
+            pins: "behaviour.md ACRH bounds: over 64 names wins over a name that is not allowed",
             policy: CREDS,
             route: None,
             method: "OPTIONS",
@@ -208,7 +208,7 @@ pub(crate) fn rows() -> Vec<Row> {
             headers: vec![("vary", "Origin")],
         },
         Row {
-            pins: "DESIGN 'Preflight refused': disallowed origin, 403, no CORS headers (upstream ones stripped)",
+            pins: "behaviour.md 'Preflight refused': disallowed origin, 403, no CORS headers (upstream ones stripped)",
             policy: CREDS,
             route: None,
             method: "OPTIONS",
