@@ -28,16 +28,17 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
         .filter(|p| !p.as_os_str().is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
+    let names = watched_names(&path);
     let file_tx = tx.clone();
     // True from a write into the file until the writer closes it.
     let writing = Arc::new(AtomicBool::new(false));
     let open = writing.clone();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
-        let ours = event
-            .paths
-            .iter()
-            .any(|p| p.file_name().map(|n| n.to_os_string()) == file_name);
+        let ours = event.paths.iter().any(|p| {
+            p.file_name()
+                .is_some_and(|n| file_name.as_deref() == Some(n) || names.iter().any(|w| w == n))
+        });
         if !ours {
             return;
         }
@@ -105,4 +106,29 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
             let _ = gateway.reload();
         }
     }))
+}
+
+/// The names in the file's directory whose change can change what the file
+/// reads, besides the file's own name: when the file is a symlink with a
+/// relative target, the first component of that target. A Kubernetes
+/// ConfigMap volume is the case in point: `preflight.toml` links to
+/// `..data/preflight.toml`, and an update renames a new `..data` link over
+/// the old one without touching `preflight.toml` itself
+/// (docs/deploying.md).
+fn watched_names(path: &std::path::Path) -> Vec<std::ffi::OsString> {
+    let Ok(target) = std::fs::read_link(path) else {
+        return Vec::new();
+    };
+    if target.is_absolute() {
+        return Vec::new();
+    }
+    target
+        .components()
+        .find_map(|c| match c {
+            std::path::Component::Normal(n) => Some(n.to_os_string()),
+            _ => None,
+        })
+        .filter(|n| Some(n.as_os_str()) != path.file_name())
+        .into_iter()
+        .collect()
 }
