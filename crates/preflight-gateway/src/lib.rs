@@ -46,6 +46,7 @@ mod proxy;
 pub mod reload;
 mod router;
 pub mod server;
+mod tls;
 mod websocket;
 
 pub use config::{Config, ConfigError, Problem, Severity};

@@ -4,7 +4,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -244,44 +243,16 @@ fn gateway_service(
     })
 }
 
-/// A TLS acceptor that offers `h2` and `http/1.1` by ALPN.
+/// A TLS acceptor that offers `h2` and `http/1.1` by ALPN, with the
+/// certificate and key reloaded when their files change ([`crate::tls`]).
 pub fn tls_acceptor(files: &TlsFiles) -> Result<TlsAcceptor, StartError> {
-    use std::fs::File;
-    use std::io::BufReader;
-    let open = |p: &PathBuf| {
-        File::open(p)
-            .map(BufReader::new)
-            .map_err(|e| StartError::Tls(format!("cannot read {}: {e}", p.display())))
-    };
-    let certs = rustls_pemfile::certs(&mut open(&files.cert)?)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            StartError::Tls(format!(
-                "{}: not a PEM certificate chain: {e}",
-                files.cert.display()
-            ))
-        })?;
-    if certs.is_empty() {
-        return Err(StartError::Tls(format!(
-            "{}: no certificate found",
-            files.cert.display()
-        )));
-    }
-    let key = rustls_pemfile::private_key(&mut open(&files.key)?)
-        .map_err(|e| {
-            StartError::Tls(format!(
-                "{}: not a PEM private key: {e}",
-                files.key.display()
-            ))
-        })?
-        .ok_or_else(|| StartError::Tls(format!("{}: no private key found", files.key.display())))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let resolver = crate::tls::Rotating::new(files, provider.clone()).map_err(StartError::Tls)?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| StartError::Tls(e.to_string()))?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| StartError::Tls(format!("the certificate and key do not fit: {e}")))?;
+        .with_cert_resolver(Arc::new(resolver));
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
