@@ -127,6 +127,9 @@ async fn serve(
     }
     tracing::info!(max_connections = cap, "connection cap");
     let conns = Connections::new(cap);
+    // The listeners and connections stop on this one, which follows
+    // `shutdown` after `shutdown_delay`: readiness fails first.
+    let (accepting_tx, accepting_rx) = watch::channel(false);
     let mut loops = Vec::new();
     for listener in listeners {
         loops.push(tokio::spawn(accept_loop(
@@ -134,7 +137,7 @@ async fn serve(
             listener,
             tls.clone(),
             conns.clone(),
-            shutdown.clone(),
+            accepting_rx.clone(),
             force_rx.clone(),
             done_tx.clone(),
         )));
@@ -151,6 +154,15 @@ async fn serve(
         }
     }
     gateway.stop_ready();
+    let delay = gateway.config().server.shutdown_delay;
+    if !delay.is_zero() {
+        tracing::info!(
+            delay_ms = delay.as_millis() as u64,
+            "shutting down: /readyz fails; still accepting for shutdown_delay"
+        );
+        tokio::time::sleep(delay).await;
+    }
+    accepting_tx.send_replace(true);
     for l in loops {
         let _ = l.await;
     }

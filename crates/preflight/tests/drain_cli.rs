@@ -177,3 +177,62 @@ fn sigterm_fails_readyz_at_once_and_lets_the_request_in_flight_finish() {
         upstream.received()
     );
 }
+
+/// With `shutdown_delay`, the listener keeps serving new connections for that
+/// long after SIGTERM while `/readyz` already fails, so that a load balancer
+/// that learns of the shutdown from readiness stops sending before the
+/// listener closes (docs/deploying.md).
+#[test]
+fn shutdown_delay_keeps_accepting_while_readyz_fails() {
+    let upstream = Server::start(|_| Reply::ok("answer")).expect("the upstream starts");
+    let dir = TempDir::new("drain-delay");
+    let ports = cli::free_ports(2);
+    let listen = SocketAddr::from(([127, 0, 0, 1], ports[0]));
+    let admin = SocketAddr::from(([127, 0, 0, 1], ports[1]));
+    let text = config_text(ports[0], ports[1], upstream.addr()).replace(
+        "grace_period = \"5s\"\n",
+        "grace_period = \"5s\"\nshutdown_delay = \"2s\"\n",
+    );
+    let config = dir.write("preflight.toml", text);
+    let mut gateway = Child::spawn(
+        Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info"),
+    );
+    cli::poll("the gateway to be ready", START, || {
+        gateway.assert_running();
+        let ready = request(admin, "GET", "/readyz", &[]).is_ok_and(|r| r.status == 200);
+        (ready && TcpStream::connect(listen).is_ok()).then_some(())
+    });
+    let signalled = Instant::now();
+    gateway.signal("TERM");
+    cli::poll("/readyz to fail", READINESS_FLIP, || {
+        request(admin, "GET", "/readyz", &[])
+            .ok()
+            .filter(|r| r.status == 503)
+    });
+    // Within the delay a new connection is still served.
+    std::thread::sleep(Duration::from_millis(500));
+    let r = get(listen, "/api/during").expect("a new connection within shutdown_delay");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_millis(1800),
+        "the check ran too late to mean anything: {:?}",
+        signalled.elapsed()
+    );
+    // After it, new connections are refused and the process exits 0.
+    let refused = cli::poll("the listener to close", Duration::from_secs(5), || {
+        TcpStream::connect_timeout(&listen, Duration::from_secs(1)).err()
+    });
+    assert_eq!(refused.kind(), ErrorKind::ConnectionRefused, "{refused}");
+    let closed_after = signalled.elapsed();
+    assert!(
+        closed_after >= Duration::from_secs(2),
+        "the listener closed {closed_after:?} after SIGTERM, before shutdown_delay"
+    );
+    println!("figure: with shutdown_delay = 2s the listener closed {closed_after:.2?} after SIGTERM; /readyz failed at once");
+    let status = gateway.wait_exit(GRACE);
+    assert!(status.success(), "exit {status:?}\n{}", gateway.output());
+}

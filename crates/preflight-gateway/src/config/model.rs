@@ -49,6 +49,10 @@ pub struct ServerConfig {
     pub body_idle_timeout: Duration,
     /// Zero: no HTTP/2 pings.
     pub h2_keepalive_interval: Duration,
+    /// After SIGTERM: how long the listeners keep accepting while `/readyz`
+    /// already fails, so that a load balancer that polls readiness stops
+    /// sending first (docs/deploying.md). Zero: close at once.
+    pub shutdown_delay: Duration,
     pub h2_keepalive_timeout: Duration,
     pub h2_max_concurrent_streams: u32,
     /// `None`: what fits the process's file limit, found at start.
@@ -73,6 +77,7 @@ impl Default for ServerConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             body_idle_timeout: DEFAULT_BODY_IDLE_TIMEOUT,
             h2_keepalive_interval: DEFAULT_H2_KEEPALIVE_INTERVAL,
+            shutdown_delay: Duration::ZERO,
             h2_keepalive_timeout: DEFAULT_H2_KEEPALIVE_TIMEOUT,
             h2_max_concurrent_streams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
             max_connections: None,

@@ -39,6 +39,7 @@ pub(crate) struct RawServer {
     pub(crate) idle_timeout: Option<String>,
     pub(crate) body_idle_timeout: Option<String>,
     pub(crate) h2_keepalive_interval: Option<String>,
+    pub(crate) shutdown_delay: Option<String>,
     pub(crate) h2_keepalive_timeout: Option<String>,
     pub(crate) h2_max_concurrent_streams: Option<i64>,
     pub(crate) max_connections: Option<i64>,

@@ -33,6 +33,12 @@ impl Validator {
                 false,
             ),
             (
+                "shutdown_delay",
+                &raw.shutdown_delay,
+                &mut s.shutdown_delay,
+                true,
+            ),
+            (
                 "h2_keepalive_interval",
                 &raw.h2_keepalive_interval,
                 &mut s.h2_keepalive_interval,
