@@ -51,6 +51,17 @@ impl Profile {
         }
     }
 
+    /// How long a preflight result without a valid `Access-Control-Max-Age` is
+    /// reused (docs/browser-model.md#max-age): 5 s by the standard, Chromium
+    /// and WebKit; Firefox does not cache it at all (observed in Firefox ESR
+    /// 153: two fetches in a row, two preflights, header missing or `ten`).
+    pub fn default_max_age(self) -> u64 {
+        match self {
+            Profile::Firefox => 0,
+            Profile::Chromium | Profile::Spec | Profile::WebKit => 5,
+        }
+    }
+
     /// Whether `Access-Control-Allow-Headers: *` also covers `Authorization` on a
     /// request without credentials (docs/browser-model.md#authorization-must-be-listed). The standard says no; Chromium (and
     /// Firefox and Safari) still say yes, with a deprecation warning
