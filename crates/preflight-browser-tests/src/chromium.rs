@@ -42,6 +42,11 @@ pub struct Browser {
 impl Browser {
     /// Start Chromium headless with a fresh profile and connect to it.
     pub async fn launch() -> Result<Browser, String> {
+        Browser::launch_with(&[]).await
+    }
+
+    /// [`Browser::launch`] with extra environment variables.
+    pub async fn launch_with(env: &[(String, String)]) -> Result<Browser, String> {
         let path = chromium_path().ok_or("Chromium is not installed (apt-get install chromium)")?;
         let profile = TempDir::new("chromium")?;
         let mut cmd = tokio::process::Command::new(path);
@@ -59,6 +64,7 @@ impl Browser {
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg("about:blank")
+        .envs(env.iter().cloned())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
         let mut group = Group::spawn(&mut cmd, "Chromium")?;
@@ -136,10 +142,11 @@ impl Browser {
         page.send("Network.enable", json!({})).await?;
         page.send("Page.enable", json!({})).await?;
         page.send("Page.navigate", json!({"url": url})).await?;
-        // Wait until the document can run script.
+        // Wait until the document can run script: the new one, not the
+        // about:blank it replaces (complete too).
         for _ in 0..100 {
             let ready = page
-                .evaluate("document.readyState")
+                .evaluate("location.href !== 'about:blank' && document.readyState")
                 .await
                 .unwrap_or_default();
             if ready == json!("complete") {

@@ -41,6 +41,11 @@ pub struct Firefox {
 impl Firefox {
     /// Start Firefox with a fresh profile, open a BiDi session and load `url`.
     pub async fn launch(url: &str) -> Result<Firefox, String> {
+        Firefox::launch_with(url, &[]).await
+    }
+
+    /// [`Firefox::launch`] with extra environment variables.
+    pub async fn launch_with(url: &str, env: &[(String, String)]) -> Result<Firefox, String> {
         let path =
             firefox_path().ok_or("Firefox is not installed (apt-get install firefox-esr)")?;
         let profile = TempDir::new("firefox")?;
@@ -53,6 +58,7 @@ impl Firefox {
             .arg(profile.path())
             .arg("--no-remote")
             .env("MOZ_CRASHREPORTER_DISABLE", "1")
+            .envs(env.iter().cloned())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let mut group = Group::spawn(&mut cmd, "Firefox")?;

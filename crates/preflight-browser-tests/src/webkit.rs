@@ -56,6 +56,12 @@ pub struct WebKit {
 impl WebKit {
     /// Start the driver, open a session and load `url`.
     pub async fn launch(url: &str) -> Result<WebKit, String> {
+        WebKit::launch_with(url, &[]).await
+    }
+
+    /// [`WebKit::launch`] with extra environment variables for MiniBrowser
+    /// and its processes.
+    pub async fn launch_with(url: &str, env: &[(String, String)]) -> Result<WebKit, String> {
         let browser = minibrowser_path()
             .ok_or("MiniBrowser is not installed (apt-get install webkit2gtk-driver)")?;
         if !webkit_installed() {
@@ -67,6 +73,26 @@ impl WebKit {
         // A fresh home: MiniBrowser's data and cache directories follow it.
         let home = TempDir::new("webkit")?;
         let port = free_port()?;
+        // The driver passes no environment of its own to MiniBrowser, so an
+        // environment for the browser alone (a fast clock must not speed up
+        // the driver's own timeouts) goes through a wrapper script.
+        let binary = if env.is_empty() {
+            browser
+        } else {
+            let wrapper = home.path().join("minibrowser");
+            let mut script = String::from("#!/bin/sh\n");
+            for (k, v) in env {
+                script.push_str(&format!("export {k}='{v}'\n"));
+            }
+            script.push_str(&format!("exec '{}' \"$@\"\n", browser.display()));
+            std::fs::write(&wrapper, script).map_err(|e| format!("wrapper: {e}"))?;
+            std::fs::set_permissions(
+                &wrapper,
+                std::os::unix::fs::PermissionsExt::from_mode(0o755),
+            )
+            .map_err(|e| format!("wrapper: {e}"))?;
+            wrapper
+        };
         let mut cmd = tokio::process::Command::new(XVFB_RUN);
         cmd.arg("-a")
             .arg(DRIVER)
@@ -86,22 +112,26 @@ impl WebKit {
         };
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "MiniBrowser",
-            "webkitgtk:browserOptions": {"binary": browser, "args": ["--automation"]},
+            "webkitgtk:browserOptions": {"binary": binary, "args": ["--automation"]},
         }}});
         // The driver takes a moment to listen (xvfb-run starts Xvfb first).
         let mut created = Err("WebKitWebDriver did not answer in 30 s".to_string());
-        for _ in 0..300 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             match webkit.call("POST", "/session", &caps).await {
                 Ok(v) => {
                     created = Ok(v);
                     break;
                 }
-                Err(e) if e.starts_with("connect") => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-                Err(e) => {
+                // The driver's own answer ends the wait; anything else (not
+                // listening yet, a connection closed early) is retried.
+                Err(e) if e.starts_with("webdriver: ") => {
                     created = Err(e);
                     break;
+                }
+                Err(e) => {
+                    created = Err(format!("WebKitWebDriver did not answer in 30 s: {e}"));
+                    tokio::time::sleep(Duration::from_millis(100)).await
                 }
             }
         }
@@ -154,7 +184,7 @@ impl WebKit {
             let value: Value =
                 serde_json::from_slice(&bytes).map_err(|e| format!("{path}: {e}"))?;
             if !status.is_success() {
-                return Err(format!("{path}: {status} {}", value["value"]));
+                return Err(format!("webdriver: {path}: {status} {}", value["value"]));
             }
             Ok(value["value"].clone())
         };
