@@ -62,6 +62,23 @@ impl WebKit {
     /// [`WebKit::launch`] with extra environment variables for MiniBrowser
     /// and its processes.
     pub async fn launch_with(url: &str, env: &[(String, String)]) -> Result<WebKit, String> {
+        // xvfb-run -a and the driver's port are picked free, but another
+        // process can take either in between: up to three starts, each with a
+        // fresh home and port, each bounded.
+        let mut last = String::new();
+        for attempt in 1..=3 {
+            match WebKit::launch_once(url, env).await {
+                Ok(w) => return Ok(w),
+                Err(e) => {
+                    eprintln!("WebKit start {attempt} of 3 failed: {e}");
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    async fn launch_once(url: &str, env: &[(String, String)]) -> Result<WebKit, String> {
         let browser = minibrowser_path()
             .ok_or("MiniBrowser is not installed (apt-get install webkit2gtk-driver)")?;
         if !webkit_installed() {

@@ -21,6 +21,9 @@ struct CacheCase {
     max_age: Option<&'static str>,
     /// Pause between the two fetches.
     pause: Duration,
+    /// The preflight and the response answer `Access-Control-Allow-Origin: *`
+    /// (else the origin).
+    wildcard: bool,
 }
 
 const CASES: &[CacheCase] = &[
@@ -28,31 +31,43 @@ const CASES: &[CacheCase] = &[
         name: "no max-age: the default keeps it for the second fetch",
         max_age: None,
         pause: Duration::ZERO,
+        wildcard: false,
     },
     CacheCase {
         name: "max-age 1 expires after 2.5 s",
         max_age: Some("1"),
         pause: Duration::from_millis(2500),
+        wildcard: false,
     },
     CacheCase {
         name: "max-age 600 is reused",
         max_age: Some("600"),
         pause: Duration::ZERO,
+        wildcard: false,
     },
     CacheCase {
         name: "max-age 0 is not cached",
         max_age: Some("0"),
         pause: Duration::ZERO,
+        wildcard: false,
     },
     CacheCase {
         name: "max-age -1 is not cached",
         max_age: Some("-1"),
         pause: Duration::ZERO,
+        wildcard: false,
     },
     CacheCase {
         name: "max-age that is not a number: the default",
         max_age: Some("ten"),
         pause: Duration::ZERO,
+        wildcard: false,
+    },
+    CacheCase {
+        name: "max-age 600 with ACAO *",
+        max_age: Some("600"),
+        pause: Duration::ZERO,
+        wildcard: true,
     },
 ];
 
@@ -75,7 +90,13 @@ async fn judge_cache(engine: Engine) {
     let page_origin = page.origin();
     let for_api = page_origin.clone();
     let answer = move |index: usize, preflight: bool| -> (u16, Vec<(String, String)>) {
-        let mut h = vec![("access-control-allow-origin".to_string(), for_api.clone())];
+        let wildcard = CASES.get(index).is_some_and(|c| c.wildcard);
+        let acao = if wildcard {
+            "*".to_string()
+        } else {
+            for_api.clone()
+        };
+        let mut h = vec![("access-control-allow-origin".to_string(), acao)];
         if preflight {
             h.push(("access-control-allow-methods".into(), "PUT".into()));
             if let Some(v) = CASES.get(index).and_then(|c| c.max_age) {

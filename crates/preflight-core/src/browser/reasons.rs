@@ -50,12 +50,16 @@ fn firefox_name(e: CorsError) -> Option<&'static str> {
         // only that the request did not succeed.
         PreflightWildcardOriginNotAllowed => "CORSDidNotSucceed",
         InvalidAllowCredentials | PreflightInvalidAllowCredentials => "CORSMissingAllowCredentials",
-        PreflightInvalidStatus | PreflightDisallowedRedirect => "CORSPreflightDidNotSucceed",
+        PreflightInvalidStatus => "CORSPreflightDidNotSucceed",
+        // A preflight answered with a redirect (Location given).
+        PreflightDisallowedRedirect => "CORSExternalRedirectNotAllowed",
+        // A redirect to a URL with credentials, or to a scheme that is not
+        // HTTP(S): Firefox logs only that the request did not succeed.
+        RedirectContainsCredentials | CorsDisabledScheme => "CORSDidNotSucceed",
         InvalidAllowMethodsPreflightResponse => "CORSInvalidAllowMethod",
         InvalidAllowHeadersPreflightResponse => "CORSInvalidAllowHeader",
         MethodDisallowedByPreflightResponse => "CORSMethodNotFound",
         HeaderDisallowedByPreflightResponse => "CORSMissingAllowHeaderFromPreflight",
-        CorsDisabledScheme => "CORSRequestNotHttp",
         _ => return None,
     })
 }
@@ -121,6 +125,13 @@ mod tests {
                 CorsError::InvalidAllowMethodsPreflightResponse,
                 "CORSInvalidAllowMethod",
             ),
+            // the redirect cases F14, F11 and "a Location that is not http(s)"
+            (
+                CorsError::PreflightDisallowedRedirect,
+                "CORSExternalRedirectNotAllowed",
+            ),
+            (CorsError::RedirectContainsCredentials, "CORSDidNotSucceed"),
+            (CorsError::CorsDisabledScheme, "CORSDidNotSucceed"),
         ] {
             assert_eq!(ff.reason_name(&blocked(e)), Some(name), "{e:?}");
         }
