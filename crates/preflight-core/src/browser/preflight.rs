@@ -348,6 +348,21 @@ fn header_disallowed(
 mod tests {
     use super::*;
 
+    /// docs/browser-model.md#browser-profiles: Firefox does not cache without
+    /// a valid max-age; WebKit caps at 600 s.
+    #[test]
+    fn max_age_by_engine() {
+        assert_eq!(parse_max_age(None, Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(Some("ten"), Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(Some("600"), Profile::Firefox).seconds, 600);
+        assert_eq!(parse_max_age(None, Profile::WebKit).seconds, 5);
+        assert_eq!(parse_max_age(Some("100000"), Profile::WebKit).seconds, 600);
+        assert_eq!(
+            parse_max_age(Some("100000"), Profile::Firefox).seconds,
+            86_400
+        );
+    }
+
     #[test]
     fn max_age_examples() {
         assert_eq!(parse_max_age(None, Profile::Chromium).seconds, 5);
