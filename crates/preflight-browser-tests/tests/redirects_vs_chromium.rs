@@ -1,14 +1,14 @@
-//! Redirects (docs/browser-model.md#redirects) and the preflight cache (#max-age, #preflight-cache): Chromium against the
-//! simulator. Every server answer is driven by the URL's query string (as the
+//! Redirects (docs/browser-model.md#redirects) and the preflight cache (#max-age, #preflight-cache): each engine
+//! (Chromium, Firefox, WebKit) against the simulator with its profile. Every server answer is driven by the URL's query string (as the
 //! WPT servers are), so the same function answers Chromium over the network
 //! and the simulator in process.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use preflight_browser_tests::{browser_required, chromium_path, Browser};
+use preflight_browser_tests::{Engine, Judge};
 use preflight_core::browser::{
-    simulate, BrowserRequest, FetchOutcome, PreflightCache, Profile, ServerResponse,
+    simulate, BrowserRequest, FetchOutcome, PreflightCache, ServerResponse,
 };
 use preflight_core::Origin;
 use preflight_test_kit::{Received, Server};
@@ -72,14 +72,28 @@ struct Case {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_and_cache_agree_with_chromium() {
-    if chromium_path().is_none() {
-        assert!(
-            !browser_required(),
-            "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed"
-        );
-        eprintln!("SKIPPED: Chromium is not installed; the browser suite did not run");
+    redirects_and_cache_agree(Engine::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_and_cache_agree_with_firefox() {
+    redirects_and_cache_agree(Engine::Firefox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_and_cache_agree_with_webkit() {
+    redirects_and_cache_agree(Engine::WebKit).await;
+}
+
+/// One engine at a time: two cores are shared.
+static ONE_ENGINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn redirects_and_cache_agree(engine: Engine) {
+    if !Engine::available("the redirect and cache cases").contains(&engine) {
         return;
     }
+    let _turn = ONE_ENGINE.lock().await;
+    let profile = engine.profile();
     let log: Arc<Mutex<Vec<Received>>> = Arc::default();
     let start = |log: Arc<Mutex<Vec<Received>>>| {
         Server::start(move |req| {
@@ -312,11 +326,23 @@ async fn redirects_and_cache_agree_with_chromium() {
         repeat: 2,
     });
 
-    let browser = Browser::launch().await.expect("Chromium starts");
-    let tab = browser.open(&format!("{o}/")).await.expect("page loads");
+    let page_url = format!("{o}/");
+    let judge = Judge::launch(engine, &page_url)
+        .await
+        .unwrap_or_else(|e| panic!("{} starts: {e}", engine.name()));
+    let tab = judge.page(&page_url).await.expect("page loads");
     let origin = Origin::parse_serialized(&o).unwrap();
     let mut failures = Vec::new();
+    let mut skipped = 0;
     for c in &cases {
+        // Firefox ESR 153 reused a preflight in one run and not in the next
+        // for the same cache case here (E1, E2); its cache is judged by
+        // tests/preflight_cache_vs_engines.rs instead.
+        if engine == Engine::Firefox && c.repeat > 1 {
+            eprintln!("NOT COMPARED in firefox: {} (repeated fetches)", c.name);
+            skipped += 1;
+            continue;
+        }
         log.lock().unwrap().clear();
         let headers: serde_json::Map<String, serde_json::Value> = c
             .headers
@@ -340,13 +366,13 @@ async fn redirects_and_cache_agree_with_chromium() {
         for (k, v) in &c.headers {
             req = req.header(*k, *v);
         }
-        let mut cache = PreflightCache::new(Profile::Chromium);
+        let mut cache = PreflightCache::new(profile);
         let mut simulated = Vec::new();
         let mut simulated_requests = Vec::new();
         for i in 0..c.repeat {
             let trace = simulate(
                 &req,
-                Profile::Chromium,
+                profile,
                 &mut cache,
                 Duration::from_millis(100 * i as u64),
                 |sent| {
@@ -356,7 +382,9 @@ async fn redirects_and_cache_agree_with_chromium() {
             );
             simulated.push(match &trace.outcome {
                 FetchOutcome::Allowed(ok) => Ok(ok.status),
-                FetchOutcome::Blocked(b) => Err(b.name().to_string()),
+                FetchOutcome::Blocked(b) => {
+                    Err(profile.reason_name(b).unwrap_or_default().to_string())
+                }
                 FetchOutcome::Withheld => unreachable!("simulate answers every request"),
             });
             for e in &trace.exchanges {
@@ -369,12 +397,16 @@ async fn redirects_and_cache_agree_with_chromium() {
             }
         }
         // Chromium only tells the page "TypeError" for a network error that is
-        // not a CORS error; compare those as an empty name.
+        // not a CORS error; compare those as an empty name. An engine that
+        // reports no name (WebKit; Firefox where it logs none) is compared by
+        // verdict.
         let simulated_cmp: Vec<Result<u16, String>> = simulated
             .iter()
-            .map(|r| {
+            .zip(&seen)
+            .map(|(r, seen)| {
                 r.clone().map_err(|e| {
-                    if e.starts_with("net::") || e == "TypeError" {
+                    let unnamed = engine != Engine::Chromium && seen == &Err(String::new());
+                    if e.starts_with("net::") || e == "TypeError" || unnamed {
                         String::new()
                     } else {
                         e
@@ -384,21 +416,28 @@ async fn redirects_and_cache_agree_with_chromium() {
             .collect();
         if seen != simulated_cmp || chromium_requests != simulated_requests {
             failures.push(format!(
-                "{}:\n    chromium  {:?} {:?}\n    simulator {:?} {:?}",
-                c.name, seen, chromium_requests, simulated, simulated_requests
+                "{}:\n    {:9} {:?} {:?}\n    simulator {:?} {:?}",
+                c.name,
+                engine.name(),
+                seen,
+                chromium_requests,
+                simulated,
+                simulated_requests
             ));
         }
     }
     assert!(
         failures.is_empty(),
-        "{} of {} cases differ:\n{}",
+        "{}: {} of {} cases differ:\n{}",
+        engine.name(),
         failures.len(),
         cases.len(),
         failures.join("\n")
     );
     eprintln!(
-        "browser suite: {} redirect and cache cases, Chromium and the simulator agree",
-        cases.len()
+        "browser suite: {} redirect and cache cases, {} and the {profile} profile agree ({skipped} not compared)",
+        cases.len() - skipped,
+        engine.name()
     );
 }
 

@@ -339,6 +339,25 @@ mod tests {
     use crate::fetch::is_forbidden_request_header;
     use proptest::prelude::*;
 
+    /// docs/browser-model.md#browser-profiles: only Chromium safelists its
+    /// client hints (Firefox ESR 153 and WebKitGTK 2.50 preflight them).
+    #[test]
+    fn client_hints_are_chromium_only() {
+        for (name, value) in [("dpr", "2"), ("save-data", "on"), ("viewport-width", "800")] {
+            assert!(is_cors_safelisted_request_header(
+                name,
+                value,
+                Profile::Chromium
+            ));
+            for p in [Profile::Spec, Profile::Firefox, Profile::WebKit] {
+                assert!(
+                    !is_cors_safelisted_request_header(name, value, p),
+                    "{p} {name}"
+                );
+            }
+        }
+    }
+
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))

@@ -47,6 +47,7 @@ mod mime;
 mod plan;
 mod preflight;
 mod profile;
+mod reasons;
 mod redirect;
 mod request;
 mod simulate;

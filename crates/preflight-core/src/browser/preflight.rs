@@ -36,11 +36,9 @@ pub struct MaxAge {
     pub source: MaxAgeSource,
 }
 
-const DEFAULT_MAX_AGE: u64 = 5;
-
 /// docs/browser-model.md#max-age: parse `Access-Control-Max-Age` (already combined and trimmed).
 ///
-/// Missing or invalid: 5 s. Negative: 0, no caching; Chromium, Firefox and
+/// Missing or invalid: [`Profile::default_max_age`] (5 s; Firefox: 0). Negative: 0, no caching; Chromium, Firefox and
 /// Safari all refuse to cache it and WPT (`cors/preflight-cache.htm`, case E4)
 /// expects that, so both profiles do it, although a literal reading of the
 /// standard would use 5 s. Above the cap: the cap ([`Profile::max_age_cap`]).
@@ -49,12 +47,12 @@ const DEFAULT_MAX_AGE: u64 = 5;
 pub(crate) fn parse_max_age(value: Option<&str>, profile: Profile) -> MaxAge {
     let Some(value) = value else {
         return MaxAge {
-            seconds: DEFAULT_MAX_AGE,
+            seconds: profile.default_max_age(),
             source: MaxAgeSource::Default,
         };
     };
     let invalid = MaxAge {
-        seconds: DEFAULT_MAX_AGE,
+        seconds: profile.default_max_age(),
         source: MaxAgeSource::Invalid,
     };
     let (negative, digits) = match value.as_bytes().first() {
@@ -349,6 +347,21 @@ fn header_disallowed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/browser-model.md#browser-profiles: Firefox does not cache without
+    /// a valid max-age; WebKit caps at 600 s.
+    #[test]
+    fn max_age_by_engine() {
+        assert_eq!(parse_max_age(None, Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(Some("ten"), Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(Some("600"), Profile::Firefox).seconds, 600);
+        assert_eq!(parse_max_age(None, Profile::WebKit).seconds, 5);
+        assert_eq!(parse_max_age(Some("100000"), Profile::WebKit).seconds, 600);
+        assert_eq!(
+            parse_max_age(Some("100000"), Profile::Firefox).seconds,
+            86_400
+        );
+    }
 
     #[test]
     fn max_age_examples() {

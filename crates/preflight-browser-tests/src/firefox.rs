@@ -1,0 +1,231 @@
+//! Headless Firefox driven over WebDriver BiDi (its own remote agent, no
+//! geckodriver): `session.new`, `browsingContext.navigate`, `script.evaluate`
+//! with `awaitPromise`.
+//!
+//! Page script only sees `TypeError` for a blocked request; Firefox's reason is
+//! in the console message it logs for it ("Cross-Origin Request Blocked: ...
+//! (Reason: CORS header 'Access-Control-Allow-Origin' missing)"), which BiDi
+//! delivers as a `log.entryAdded` event. [`reason_name`] turns that text into
+//! Firefox's documented reason name (`CORSMissingAllowOrigin`).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::process::{free_port, Group, TempDir};
+use crate::rpc::Rpc;
+use crate::{fetch_script, parse_fetch_result, BrowserOutcome};
+
+/// Where Debian's Firefox ESR (or a Firefox) is installed.
+pub fn firefox_path() -> Option<PathBuf> {
+    ["/usr/bin/firefox-esr", "/usr/bin/firefox"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// A headless Firefox with one top-level browsing context, its process group
+/// ended on drop.
+pub struct Firefox {
+    rpc: Rpc,
+    context: String,
+    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<Value>>,
+    _group: Group,
+    _profile: TempDir,
+}
+
+impl Firefox {
+    /// Start Firefox with a fresh profile, open a BiDi session and load `url`.
+    pub async fn launch(url: &str) -> Result<Firefox, String> {
+        Firefox::launch_with(url, &[]).await
+    }
+
+    /// [`Firefox::launch`] with extra environment variables.
+    pub async fn launch_with(url: &str, env: &[(String, String)]) -> Result<Firefox, String> {
+        let path =
+            firefox_path().ok_or("Firefox is not installed (apt-get install firefox-esr)")?;
+        let profile = TempDir::new("firefox")?;
+        let port = free_port()?;
+        let mut cmd = tokio::process::Command::new(path);
+        cmd.arg("--headless")
+            .arg("--remote-debugging-port")
+            .arg(port.to_string())
+            .arg("--profile")
+            .arg(profile.path())
+            .arg("--no-remote")
+            .env("MOZ_CRASHREPORTER_DISABLE", "1")
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut group = Group::spawn(&mut cmd, "Firefox")?;
+        let stderr = group.child().stderr.take().ok_or("no stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let ws_base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(at) = line.find("WebDriver BiDi listening on ") {
+                    return Some(
+                        line[at + "WebDriver BiDi listening on ".len()..]
+                            .trim()
+                            .to_string(),
+                    );
+                }
+            }
+            None
+        })
+        .await
+        .map_err(|_| "Firefox did not open its BiDi endpoint in 30 s".to_string())?
+        .ok_or("Firefox exited before opening its BiDi endpoint")?;
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let (rpc, events) =
+            Rpc::connect(&format!("{}/session", ws_base.trim_end_matches('/'))).await?;
+        rpc.call(json!({"method": "session.new", "params": {"capabilities": {}}}))
+            .await?;
+        rpc.call(json!({"method": "session.subscribe", "params": {"events": ["log.entryAdded"]}}))
+            .await?;
+        let tree = rpc
+            .call(json!({"method": "browsingContext.getTree", "params": {}}))
+            .await?;
+        let context = tree["contexts"][0]["context"]
+            .as_str()
+            .ok_or("Firefox has no browsing context")?
+            .to_string();
+        rpc.call(json!({"method": "browsingContext.navigate",
+            "params": {"context": context, "url": url, "wait": "complete"}}))
+            .await?;
+        Ok(Firefox {
+            rpc,
+            context,
+            events: tokio::sync::Mutex::new(events),
+            _group: group,
+            _profile: profile,
+        })
+    }
+
+    /// Evaluate `expression` in the page (promises awaited); the value must be
+    /// a string, a number or a boolean (BiDi serializes others by shape).
+    pub async fn evaluate(&self, expression: &str) -> Result<Value, String> {
+        let r = self
+            .rpc
+            .call(json!({"method": "script.evaluate", "params": {
+                "expression": expression,
+                "target": {"context": self.context},
+                "awaitPromise": true,
+                "resultOwnership": "none",
+            }}))
+            .await?;
+        if r["type"] != json!("success") {
+            return Err(format!("script error: {r}"));
+        }
+        Ok(r["result"]["value"].clone())
+    }
+
+    /// Run `fetch(url, init)` in the page; a blocked request carries Firefox's
+    /// reason name (empty when it logged none).
+    pub async fn fetch(&self, url: &str, init: &str) -> Result<BrowserOutcome, String> {
+        // Earlier requests' messages must not be read as this one's.
+        self.drain("", &mut Vec::new()).await;
+        let value = self.evaluate(&fetch_script(url, init)).await?;
+        let mut result = parse_fetch_result(&value)?;
+        let mut message = None;
+        if result.is_err() {
+            // The console messages are logged as the request fails; wait for
+            // the first, bounded, then for any that follow it.
+            let mut messages = Vec::new();
+            for _ in 0..40 {
+                let before = messages.len();
+                self.drain(url, &mut messages).await;
+                if !messages.is_empty() && messages.len() == before {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            // The first message names the cause; a preflight that failed is
+            // followed by "CORS request did not succeed" for the request.
+            let name = messages
+                .first()
+                .and_then(|m| reason_name(m))
+                .unwrap_or_default();
+            result = Err(name.to_string());
+            message = Some(messages.join("\n"));
+        }
+        Ok(BrowserOutcome {
+            result,
+            preflights: 0,
+            message: message.unwrap_or_default(),
+        })
+    }
+
+    /// Read the pending log entries; keep the CORS messages about `url`.
+    async fn drain(&self, url: &str, found: &mut Vec<String>) {
+        let mut events = self.events.lock().await;
+        while let Ok(ev) = events.try_recv() {
+            if ev["method"] != json!("log.entryAdded") {
+                continue;
+            }
+            let text = ev["params"]["text"].as_str().unwrap_or_default();
+            // "... resource at URL. (Reason: ...)": the URL ends at the period.
+            if !url.is_empty() && text.contains(&format!("{url}. ")) && text.contains("(Reason: ") {
+                found.push(text.to_string());
+            }
+        }
+    }
+}
+
+/// Firefox's documented CORS reason name for its console message (the text in
+/// `(Reason: ...)`, from `dom/locales/en-US/chrome/security/security.properties`).
+pub fn reason_name(message: &str) -> Option<&'static str> {
+    let start = message.find("(Reason: ")? + "(Reason: ".len();
+    let reason = &message[start..];
+    const TABLE: &[(&str, &str)] = &[
+        ("CORS disabled", "CORSDisabled"),
+        ("CORS request did not succeed", "CORSDidNotSucceed"),
+        (
+            "CORS header 'Origin' cannot be added",
+            "CORSOriginHeaderNotAdded",
+        ),
+        (
+            "CORS request external redirect not allowed",
+            "CORSExternalRedirectNotAllowed",
+        ),
+        ("CORS request not HTTP", "CORSRequestNotHttp"),
+        (
+            "CORS header 'Access-Control-Allow-Origin' missing",
+            "CORSMissingAllowOrigin",
+        ),
+        (
+            "CORS header 'Access-Control-Allow-Origin' does not match",
+            "CORSAllowOriginNotMatchingOrigin",
+        ),
+        (
+            "Credential is not supported if the CORS header 'Access-Control-Allow-Origin' is '*'",
+            "CORSNotSupportingCredentials",
+        ),
+        (
+            "Did not find method in CORS header 'Access-Control-Allow-Methods'",
+            "CORSMethodNotFound",
+        ),
+        (
+            "expected 'true' in CORS header 'Access-Control-Allow-Credentials'",
+            "CORSMissingAllowCredentials",
+        ),
+        (
+            "CORS preflight channel did not succeed",
+            "CORSPreflightDidNotSucceed",
+        ),
+        ("missing token", "CORSMissingAllowHeaderFromPreflight"),
+        (
+            "Multiple CORS header 'Access-Control-Allow-Origin' not allowed",
+            "CORSMultipleAllowOriginNotAllowed",
+        ),
+    ];
+    // Firefox prints curly quotes; compare with straight ones.
+    let reason = reason.replace(['\u{2018}', '\u{2019}'], "'");
+    TABLE
+        .iter()
+        .find(|(text, _)| reason.starts_with(text))
+        .map(|(_, name)| *name)
+}
