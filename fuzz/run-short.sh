@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every cargo-fuzz target of preflight-core for a short time, as CI does.
+# Run every cargo-fuzz target (`cargo fuzz list`) for a short time, as CI
+# does; fuzz/run-long.sh runs the same for longer.
 #
 #   fuzz/run-short.sh [SECONDS]      # default 20 s a target
 #
@@ -22,10 +23,16 @@ for target in $(cargo fuzz list); do
     dict=""
     case "$target" in
         origin_parse) dict="-dict=origin.dict" ;;
+        origin_match) dict="-dict=origin.dict" ;;
         header_list) dict="-dict=header_list.dict" ;;
+        config_parse) dict="-dict=config.dict" ;;
     esac
     echo "== fuzz $target for ${seconds}s"
     mkdir -p "corpus/$target"
+    if [ "$target" = config_parse ] && [ -z "$(ls -A corpus/config_parse)" ]; then
+        # Start from the example configuration (the target skips `openapi`).
+        grep -v openapi ../examples/preflight.toml >corpus/config_parse/example.toml
+    fi
     log="$(mktemp)"
     # libFuzzer prints a line per new input; keep it in a file and show the
     # summary, or the whole tail when the target fails.

@@ -202,6 +202,12 @@ pub(crate) async fn forward(
     // The upstream connection is HTTP/1.1 whatever the client spoke.
     parts.version = Version::HTTP_11;
 
+    // RFC 9110 §9.2.2: an idempotent request may be sent again when the
+    // connection closed before its response came, as happens when a pooled
+    // connection meets the upstream's own idle timeout. Only one without a
+    // body, which can be sent again as it was; never a POST or a PATCH.
+    let replay = (is_idempotent(&parts.method) && !upgrade && body_is_empty(&body))
+        .then(|| replay_of(&parts));
     let tripped = Arc::new(AtomicBool::new(false));
     let idle = Arc::new(AtomicBool::new(false));
     let body = Limited::new(body, settings.body_limit, tripped.clone());
@@ -209,13 +215,25 @@ pub(crate) async fn forward(
     let upstream_req = Request::from_parts(parts, body);
 
     let started = Instant::now();
-    // The wait for a free upstream connection counts in upstream_timeout.
+    // The wait for a free upstream connection, and a retry, count in
+    // upstream_timeout.
     let result = tokio::time::timeout(settings.upstream_timeout, async {
         let permit = settings
             .permits
             .acquire(route.upstream.authority.as_str())
             .await;
-        client.request(upstream_req).await.map(|res| (res, permit))
+        match client.request(upstream_req).await {
+            Err(e) if replay.is_some() && closed_under_request(&e) => {
+                tracing::debug!(upstream = %route.upstream.raw, error = %error_chain(&e), "connection closed under an idempotent request: sent again");
+                let again = replay.map(|parts| Request::from_parts(parts, body::empty()));
+                match again {
+                    Some(again) => client.request(again).await,
+                    None => Err(e),
+                }
+            }
+            other => other,
+        }
+        .map(|res| (res, permit))
     })
     .await;
     timing.upstream = Some(started.elapsed());
@@ -384,6 +402,62 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     for name in proxy {
         headers.remove(name);
     }
+}
+
+/// RFC 9110 §9.2.2: the methods whose repetition has the effect of one.
+fn is_idempotent(method: &http::Method) -> bool {
+    use http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method)
+}
+
+fn body_is_empty(body: &GatewayBody) -> bool {
+    use http_body::Body as _;
+    body.is_end_stream() || body.size_hint().exact() == Some(0)
+}
+
+/// The request head again, for a second attempt without a body.
+fn replay_of(parts: &http::request::Parts) -> http::request::Parts {
+    let (mut again, ()) = Request::new(()).into_parts();
+    again.method = parts.method.clone();
+    again.uri = parts.uri.clone();
+    again.version = parts.version;
+    again.headers = parts.headers.clone();
+    again
+}
+
+/// Did the upstream close (or reset) an established connection before the
+/// response came? Not a connect error: an upstream that is down is a 502.
+fn closed_under_request(e: &hyper_util::client::legacy::Error) -> bool {
+    if e.is_connect() {
+        return false;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_canceled() {
+                return true;
+            }
+        }
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            if matches!(
+                io.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+            ) {
+                return true;
+            }
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
