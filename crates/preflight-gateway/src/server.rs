@@ -256,7 +256,7 @@ fn gateway_service(
 }
 
 /// A TLS acceptor that offers `h2` and `http/1.1` by ALPN, with the
-/// certificate and key reloaded when their files change ([`crate::tls`]).
+/// certificate and key reloaded when their files change (docs/deploying.md, "TLS").
 pub fn tls_acceptor(files: &TlsFiles) -> Result<TlsAcceptor, StartError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let resolver = crate::tls::Rotating::new(files, provider.clone()).map_err(StartError::Tls)?;
