@@ -3,41 +3,12 @@
 //! load"), every diagnostic naming the file, the line and column, the key,
 //! and the fix. One fixture text per row, written to a temporary directory.
 
+mod lint_common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
+use lint_common::{cors, line_col_of, lint, ROUTE};
 use preflight_test_kit::cli::{self, TempDir};
-
-/// A route that loads, appended to rows about `[cors]`.
-const ROUTE: &str = r#"
-[[routes]]
-path = "/api/users/{id}"
-methods = ["GET", "PUT"]
-upstream = "http://127.0.0.1:3000"
-"#;
-
-fn lint(config: &Path) -> Output {
-    cli::run(
-        Command::new(env!("CARGO_BIN_EXE_preflight"))
-            .arg("lint")
-            .arg("--config")
-            .arg(config),
-    )
-}
-
-/// 1-based line and column where `needle` first occurs; it must occur once.
-fn line_col_of(text: &str, needle: &str) -> (usize, usize) {
-    assert_eq!(
-        text.matches(needle).count(),
-        1,
-        "{needle:?} should occur once in the fixture:\n{text}"
-    );
-    let offset = text.find(needle).unwrap_or_default();
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = offset - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-    (line, col)
-}
 
 /// One refusal: the file, the key the diagnostic names, where it points (the
 /// text at which the span starts), and a word the message or help must say.
@@ -47,10 +18,6 @@ struct Row {
     key: &'static str,
     at: String,
     says: &'static str,
-}
-
-fn cors(body: &str) -> String {
-    format!("[cors]\n{body}\n{ROUTE}")
 }
 
 fn origin_row(name: &'static str, origin: &'static str, says: &'static str) -> Row {

@@ -5,45 +5,10 @@
 //! `expose_headers` as a warning; `localhost.` and extension origins loading
 //! with credentials. Each refusal's message and fix are both checked.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod lint_common;
 
+use lint_common::{cors, line_col_of, lint};
 use preflight_test_kit::cli::{self, TempDir};
-
-/// A route that loads, appended to rows about `[cors]`.
-const ROUTE: &str = r#"
-[[routes]]
-path = "/api/users/{id}"
-methods = ["GET", "PUT"]
-upstream = "http://127.0.0.1:3000"
-"#;
-
-fn lint(config: &Path) -> Output {
-    cli::run(
-        Command::new(env!("CARGO_BIN_EXE_preflight"))
-            .arg("lint")
-            .arg("--config")
-            .arg(config),
-    )
-}
-
-/// 1-based line and column where `needle` first occurs; it must occur once.
-fn line_col_of(text: &str, needle: &str) -> (usize, usize) {
-    assert_eq!(
-        text.matches(needle).count(),
-        1,
-        "{needle:?} should occur once in the fixture:\n{text}"
-    );
-    let offset = text.find(needle).unwrap_or_default();
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = offset - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-    (line, col)
-}
-
-fn cors(body: &str) -> String {
-    format!("[cors]\n{body}\n{ROUTE}")
-}
 
 /// A refusal whose message and fix are both checked: the words the message
 /// must say and the words the help line must say.
