@@ -5,44 +5,11 @@
 
 use preflight_core::origin::OriginError;
 use preflight_core::policy::PolicyWarningKind;
-use preflight_core::{
-    CorsConfig, MethodSet, OriginPattern, PatternError, Policy, PolicyError, PolicyErrorKind,
-};
+use preflight_core::{CorsConfig, MethodSet, OriginPattern, PatternError, PolicyErrorKind};
 
-fn strings(items: &[&str]) -> Option<Vec<String>> {
-    Some(items.iter().map(|s| s.to_string()).collect())
-}
+mod policy_common;
 
-fn origins(items: &[&str]) -> CorsConfig {
-    CorsConfig {
-        allow_origins: strings(items),
-        ..CorsConfig::default()
-    }
-}
-
-fn credentialed(items: &[&str]) -> CorsConfig {
-    CorsConfig {
-        allow_credentials: Some(true),
-        ..origins(items)
-    }
-}
-
-fn refused(config: &CorsConfig) -> PolicyError {
-    match Policy::new(config) {
-        Ok(_) => panic!("{config:?} was accepted"),
-        Err(errors) => {
-            assert_eq!(errors.len(), 1, "{errors:#?}");
-            errors.into_iter().next().unwrap()
-        }
-    }
-}
-
-fn accepted(config: &CorsConfig) -> Policy {
-    match Policy::new(config) {
-        Ok(p) => p,
-        Err(e) => panic!("{config:?} was refused: {e:#?}"),
-    }
-}
+use policy_common::*;
 
 // --- allow_methods --------------------------------------------------------------
 

@@ -5,41 +5,9 @@
 use preflight_core::origin::OriginError;
 use preflight_core::{CorsConfig, MethodError, PatternError, Policy, PolicyError, PolicyErrorKind};
 
-fn strings(items: &[&str]) -> Option<Vec<String>> {
-    Some(items.iter().map(|s| s.to_string()).collect())
-}
+mod policy_common;
 
-fn origins(items: &[&str]) -> CorsConfig {
-    CorsConfig {
-        allow_origins: strings(items),
-        ..CorsConfig::default()
-    }
-}
-
-fn credentialed(items: &[&str]) -> CorsConfig {
-    CorsConfig {
-        allow_credentials: Some(true),
-        ..origins(items)
-    }
-}
-
-/// The one error a config must produce.
-fn refused(config: &CorsConfig) -> PolicyError {
-    match Policy::new(config) {
-        Ok(_) => panic!("{config:?} was accepted"),
-        Err(errors) => {
-            assert_eq!(errors.len(), 1, "{errors:#?}");
-            errors.into_iter().next().unwrap()
-        }
-    }
-}
-
-fn accepted(config: &CorsConfig) -> Policy {
-    match Policy::new(config) {
-        Ok(p) => p,
-        Err(e) => panic!("{config:?} was refused: {e:#?}"),
-    }
-}
+use policy_common::*;
 
 fn assert_error(
     err: &PolicyError,
