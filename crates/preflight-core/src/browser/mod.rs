@@ -11,8 +11,10 @@
 //!
 //! A refusal is a [`Blocked`] verdict carrying Chromium's reason name exactly as
 //! DevTools shows it ([`CorsError::name`]), the [`Stage`], a one-line message and
-//! a fix. Two [`Profile`]s: Chromium as shipped (the default) and the Fetch
-//! standard as written; they differ where docs/browser-model.md#browser-profiles says.
+//! a fix. Four [`Profile`]s: Chromium (the default), Firefox and WebKit as
+//! shipped, and the Fetch standard as written; they differ where
+//! docs/browser-model.md#browser-profiles says, and an [`EngineComparison`]
+//! says where the three engines' verdicts on one fetch differ.
 //!
 //! Rules cited as `docs/browser-model.md#...` are sections of the browser
 //! model, each naming the Fetch standard section it comes from.
@@ -41,6 +43,7 @@ mod actual;
 mod cache;
 mod check;
 mod drive;
+mod engines;
 mod error;
 mod headers;
 mod mime;
@@ -60,6 +63,7 @@ pub use actual::{check_actual, ActualOk, ResponseType};
 pub use cache::{CacheEntry, CacheItem, PreflightCache};
 pub use check::cors_check;
 pub use drive::drive;
+pub use engines::{EngineComparison, EngineVerdict};
 pub use error::{Blocked, CorsError, NetError, Reason, Stage};
 pub use headers::{
     cors_unsafe_request_header_names, header_pairs, is_cors_safelisted_request_header,

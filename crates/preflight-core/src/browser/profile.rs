@@ -93,6 +93,10 @@ impl Profile {
         }
     }
 
+    /// The three browser engines, the profiles `--profile all` compares
+    /// (`spec` is no browser anyone runs, so it is left out).
+    pub const ENGINES: [Profile; 3] = [Profile::Chromium, Profile::Firefox, Profile::WebKit];
+
     /// Every profile.
     pub const ALL: [Profile; 4] = [
         Profile::Chromium,
