@@ -21,7 +21,11 @@ pub struct PageArgs {
     /// fetch()'s credentials mode.
     #[arg(long, value_enum, default_value_t = Credentials::SameOrigin)]
     pub credentials: Credentials,
-    /// Whose rules: current Chromium, or the Fetch standard as written.
+    /// Whose rules: chromium, firefox or webkit (each engine as shipped), spec
+    /// (the Fetch standard as written), or all: chromium, firefox and webkit
+    /// side by side, one verdict line each and, where they differ, which
+    /// engine blocks and why. `all` leaves spec out: it is no browser anyone
+    /// runs; ask for it by name.
     #[arg(long, value_enum, default_value_t = ProfileArg::Chromium)]
     pub profile: ProfileArg,
 }
@@ -44,18 +48,36 @@ impl From<Credentials> for CredentialsMode {
     }
 }
 
-/// The simulator's profiles.
+/// The simulator's profiles (docs/browser-model.md#browser-profiles), or
+/// `all`: the three engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProfileArg {
     Chromium,
+    Firefox,
+    #[value(name = "webkit")]
+    WebKit,
     Spec,
+    /// chromium, firefox and webkit side by side.
+    All,
 }
 
-impl From<ProfileArg> for Profile {
-    fn from(p: ProfileArg) -> Self {
-        match p {
-            ProfileArg::Chromium => Profile::Chromium,
-            ProfileArg::Spec => Profile::Spec,
+impl ProfileArg {
+    /// The one profile asked for; `None` for `all`.
+    pub fn one(self) -> Option<Profile> {
+        match self {
+            ProfileArg::Chromium => Some(Profile::Chromium),
+            ProfileArg::Firefox => Some(Profile::Firefox),
+            ProfileArg::WebKit => Some(Profile::WebKit),
+            ProfileArg::Spec => Some(Profile::Spec),
+            ProfileArg::All => None,
+        }
+    }
+
+    /// The profiles to run: the one asked for, or the three engines.
+    pub fn profiles(self) -> Vec<Profile> {
+        match self.one() {
+            Some(p) => vec![p],
+            None => Profile::ENGINES.to_vec(),
         }
     }
 }
@@ -114,5 +136,18 @@ mod tests {
     fn value_names_are_the_command_line_spelling() {
         assert_eq!(value_name(Credentials::SameOrigin), "same-origin");
         assert_eq!(value_name(ProfileArg::Spec), "spec");
+        assert_eq!(value_name(ProfileArg::WebKit), "webkit");
+        assert_eq!(value_name(ProfileArg::All), "all");
+    }
+
+    #[test]
+    fn all_is_the_three_engines() {
+        assert_eq!(ProfileArg::All.one(), None);
+        assert_eq!(
+            ProfileArg::All.profiles(),
+            [Profile::Chromium, Profile::Firefox, Profile::WebKit]
+        );
+        assert_eq!(ProfileArg::WebKit.profiles(), [Profile::WebKit]);
+        assert_eq!(ProfileArg::Spec.one(), Some(Profile::Spec));
     }
 }

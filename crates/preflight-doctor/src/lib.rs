@@ -16,6 +16,8 @@
 //! [`args`] holds what `check` and `explain` share (the page's request);
 //! [`report`] turns a fetch trace (or an explanation) into the verdict object
 //! of `--json` and its text form;
+//! [`engines`] prints the three engines' reports side by side
+//! (`--profile all`);
 //! [`render`] prints a report and gives its exit status. The HTTP client that
 //! `check` and `audit` send with (rustls, `--cacert`, one request per call,
 //! redirects never followed) is internal.
@@ -63,6 +65,7 @@ pub mod args;
 pub mod audit;
 pub mod check;
 mod client;
+pub mod engines;
 pub mod explain;
 pub mod render;
 pub mod report;

@@ -10,7 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use preflight_core::browser::{CredentialsMode, ExchangeKind, FetchOutcome};
+use preflight_core::browser::{
+    CredentialsMode, EngineComparison, ExchangeKind, FetchOutcome, Profile,
+};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -95,7 +97,7 @@ pub async fn handle<B>(gateway: &Gateway, req: Request<B>) -> Response<GatewayBo
         "/" | "/explain" => {
             let query = req.uri().query().map(ExplainQuery::from_query);
             let explanation = match &query {
-                Some(q) if !q.path.is_empty() => Some(gateway.explain(q).await),
+                Some(q) if !q.path.is_empty() => Some(explain_each(gateway, q).await),
                 _ => None,
             };
             text(
@@ -110,6 +112,18 @@ pub async fn handle<B>(gateway: &Gateway, req: Request<B>) -> Response<GatewayBo
             "not found: try /, /metrics, /counters, /healthz, /readyz\n".into(),
         ),
     }
+}
+
+/// The query explained for each of its profiles (the three engines, or one).
+async fn explain_each(
+    gateway: &Gateway,
+    q: &ExplainQuery,
+) -> Result<Vec<(Profile, Explanation)>, String> {
+    let mut out = Vec::new();
+    for profile in q.profiles() {
+        out.push((profile, gateway.explain(&q.with_profile(profile)).await?));
+    }
+    Ok(out)
 }
 
 fn esc(s: &str) -> String {
@@ -144,7 +158,7 @@ const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:
 fn dashboard(
     gateway: &Gateway,
     query: Option<&ExplainQuery>,
-    explanation: Option<&Result<Explanation, String>>,
+    explanation: Option<&Result<Vec<(Profile, Explanation)>, String>>,
 ) -> String {
     let table = gateway.table();
     let config = &table.config;
@@ -233,21 +247,30 @@ fn dashboard(
     let q = query.cloned().unwrap_or_default();
     let _ = write!(
         h,
-        "<label>path <input type=text name=path value=\"{}\" placeholder=\"/api/users/1\"></label><label>origin <input type=text name=origin value=\"{}\" placeholder=\"https://app.example.com\"></label><label>method <input type=text name=method value=\"{}\" size=8></label><label>headers <textarea name=headers rows=2 cols=30 placeholder=\"content-type: application/json\">{}</textarea></label><label><input type=checkbox name=credentials{}> credentials</label> <button>explain</button></form>",
+        "<label>path <input type=text name=path value=\"{}\" placeholder=\"/api/users/1\"></label><label>origin <input type=text name=origin value=\"{}\" placeholder=\"https://app.example.com\"></label><label>method <input type=text name=method value=\"{}\" size=8></label><label>headers <textarea name=headers rows=2 cols=30 placeholder=\"content-type: application/json\">{}</textarea></label><label><input type=checkbox name=credentials{}> credentials</label><label>browser {}</label> <button>explain</button></form>",
         esc(&q.path),
         esc(&q.origin),
         esc(&q.method),
         esc(&q.headers_text()),
-        if q.credentials == CredentialsMode::Include { " checked" } else { "" }
+        if q.credentials == CredentialsMode::Include { " checked" } else { "" },
+        profile_select(query)
     );
     match explanation {
-        Some(Ok(e)) => {
-            let _ = write!(
-                h,
-                "<p>route: <code>{}</code></p>",
-                esc(e.route.as_deref().unwrap_or("none (404)"))
-            );
-            explanation_html(&mut h, e);
+        Some(Ok(runs)) => {
+            if let Some((_, e)) = runs.first() {
+                let _ = write!(
+                    h,
+                    "<p>route: <code>{}</code></p>",
+                    esc(e.route.as_deref().unwrap_or("none (404)"))
+                );
+            }
+            match runs.as_slice() {
+                [(profile, e)] => {
+                    let _ = write!(h, "<p class=muted>browser: {profile}</p>");
+                    explanation_html(&mut h, e);
+                }
+                _ => engines_html(&mut h, runs),
+            }
         }
         Some(Err(why)) => {
             let _ = write!(h, "<p class=bad>{}</p>", esc(why));
@@ -282,11 +305,83 @@ fn dashboard(
     h
 }
 
-/// The dashboard's view of an explanation: the verdict, each request the
-/// browser sent with the gateway's status and CORS headers, why and the fix.
-/// (The command line's text and JSON forms are the doctor's.)
-fn explanation_html(h: &mut String, e: &Explanation) {
-    let (class, verdict) = match &e.trace.outcome {
+/// The form's choice of browser: the three engines side by side (the
+/// default), or one profile.
+fn profile_select(query: Option<&ExplainQuery>) -> String {
+    let chosen = query.filter(|q| !q.all_engines).map(|q| q.profile);
+    let mut out = String::from("<select name=profile>");
+    let _ = write!(
+        out,
+        "<option value=all{}>chromium, firefox and webkit</option>",
+        if chosen.is_none() { " selected" } else { "" }
+    );
+    for p in [
+        Profile::Chromium,
+        Profile::Firefox,
+        Profile::WebKit,
+        Profile::Spec,
+    ] {
+        let _ = write!(
+            out,
+            "<option value={p}{}>{p} only</option>",
+            if chosen == Some(p) { " selected" } else { "" }
+        );
+    }
+    out.push_str("</select>");
+    out
+}
+
+/// The three engines' verdicts side by side (engine, verdict, reason, why),
+/// where they differ which engine blocks and why, and each engine's
+/// requests and answers below (docs/browser-model.md#browser-profiles).
+fn engines_html(h: &mut String, runs: &[(Profile, Explanation)]) {
+    let comparison = EngineComparison::new(runs.iter().map(|(p, e)| (*p, &e.trace)));
+    h.push_str(
+        "<table id=engines><tr><th>engine</th><th>verdict</th><th>reason</th><th>why</th></tr>",
+    );
+    for ((profile, e), v) in runs.iter().zip(&comparison.verdicts) {
+        let (class, mut verdict) = verdict_text(e);
+        if let (false, Some(stage)) = (v.allowed, v.stage) {
+            // The engine's own reason is the next column.
+            verdict = format!("blocked at the {stage}");
+        }
+        let _ = write!(
+            h,
+            "<tr data-engine={profile}><td>{profile}</td><td class={class}><b>{}</b></td><td><code>{}</code></td><td>{}</td></tr>",
+            esc(&verdict),
+            esc(&v.reason_text().unwrap_or_else(|| "-".into())),
+            esc(v.message.as_deref().unwrap_or("-")),
+        );
+    }
+    h.push_str("</table>");
+    let difference = comparison.difference();
+    if let Some((first, rest)) = difference.split_first() {
+        let _ = write!(
+            h,
+            "<p id=engines-differ class=bad><b>{}</b></p><ul>",
+            esc(first)
+        );
+        for line in rest {
+            let _ = write!(h, "<li>{}</li>", esc(line));
+        }
+        h.push_str("</ul>");
+    }
+    if let Some(cache) = comparison.cache_difference() {
+        let _ = write!(h, "<p>{}</p>", esc(&cache));
+    }
+    for (profile, e) in runs {
+        let _ = write!(
+            h,
+            "<details><summary>{profile}: each request and the gateway's answer</summary>"
+        );
+        explanation_html(h, e);
+        h.push_str("</details>");
+    }
+}
+
+/// The verdict in words, with its CSS class.
+fn verdict_text(e: &Explanation) -> (&'static str, String) {
+    match &e.trace.outcome {
         FetchOutcome::Allowed(ok) => (
             "ok",
             format!(
@@ -300,7 +395,14 @@ fn explanation_html(h: &mut String, e: &Explanation) {
                 .to_string(),
         ),
         FetchOutcome::Blocked(b) => ("bad", format!("blocked at the {}: {}", b.stage, b.name())),
-    };
+    }
+}
+
+/// The dashboard's view of an explanation: the verdict, each request the
+/// browser sent with the gateway's status and CORS headers, why and the fix.
+/// (The command line's text and JSON forms are the doctor's.)
+fn explanation_html(h: &mut String, e: &Explanation) {
+    let (class, verdict) = verdict_text(e);
     let _ = write!(h, "<p class={class}><b>{}</b></p>", esc(&verdict));
     h.push_str(
         "<table><tr><th>request</th><th>status</th><th>CORS headers of the answer</th></tr>",

@@ -34,7 +34,13 @@ pub struct ExplainQuery {
     /// the form gets a stand-in one (`application/json` for content-type).
     pub headers: Vec<(String, String)>,
     pub credentials: CredentialsMode,
+    /// Whose rules the browser side follows (docs/browser-model.md#browser-profiles).
     pub profile: Profile,
+    /// Compare the three engines ([`Profile::ENGINES`]) instead of `profile`
+    /// alone: what the dashboard's form asks by default. [`Gateway::explain`](crate::Gateway::explain)
+    /// runs `profile`; the callers that show engines side by side run each of
+    /// [`ExplainQuery::profiles`].
+    pub all_engines: bool,
 }
 
 impl Default for ExplainQuery {
@@ -46,14 +52,20 @@ impl Default for ExplainQuery {
             headers: Vec::new(),
             credentials: CredentialsMode::SameOrigin,
             profile: Profile::Chromium,
+            all_engines: false,
         }
     }
 }
 
 impl ExplainQuery {
-    /// Read the dashboard form's query string.
+    /// Read the dashboard form's query string. `profile` names one profile
+    /// (`chromium`, `firefox`, `webkit`, `spec`); without it, or with `all`,
+    /// the three engines side by side.
     pub fn from_query(q: &str) -> ExplainQuery {
-        let mut out = ExplainQuery::default();
+        let mut out = ExplainQuery {
+            all_engines: true,
+            ..ExplainQuery::default()
+        };
         for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
             match &*k {
                 "path" => out.path = v.trim().to_string(),
@@ -63,11 +75,35 @@ impl ExplainQuery {
                 "credentials" if v == "on" || v == "include" || v == "true" => {
                     out.credentials = CredentialsMode::Include
                 }
-                "profile" if v == "spec" => out.profile = Profile::Spec,
+                "profile" => match v.trim().parse::<Profile>() {
+                    Ok(p) => {
+                        out.profile = p;
+                        out.all_engines = false;
+                    }
+                    Err(_) => out.all_engines = true,
+                },
                 _ => {}
             }
         }
         out
+    }
+
+    /// The profiles to run: the three engines, or the one profile.
+    pub fn profiles(&self) -> Vec<Profile> {
+        if self.all_engines {
+            Profile::ENGINES.to_vec()
+        } else {
+            vec![self.profile]
+        }
+    }
+
+    /// This query for one profile.
+    pub fn with_profile(&self, profile: Profile) -> ExplainQuery {
+        ExplainQuery {
+            profile,
+            all_engines: false,
+            ..self.clone()
+        }
     }
 
     /// The headers as the form's textarea shows them.

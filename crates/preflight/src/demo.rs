@@ -19,6 +19,7 @@ use http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
+use preflight_core::browser::EngineComparison;
 use preflight_doctor::report::Report;
 use preflight_gateway::admin::ExplainQuery;
 use preflight_gateway::body::{boxed, GatewayBody};
@@ -188,34 +189,64 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// `/explain?path=&method=&headers=&credentials=`: what `preflight explain`
-/// says of the page's request (the page's own origin, so no CORS is involved).
+/// `/explain?path=&method=&headers=&credentials=&profile=`: what `preflight
+/// explain` says of the page's request (the page's own origin, so no CORS is
+/// involved): the verdict of `profile` (Chromium by default) at the top, and
+/// under `engines` the three engines' verdicts side by side (`profile=` one
+/// profile gives that one alone).
 async fn explain(gateway: &Gateway, origin: &str, query: &str) -> Response<GatewayBody> {
     // The dashboard form's fields; the origin is always the page's own.
     let q = ExplainQuery {
         origin: origin.to_string(),
         ..ExplainQuery::from_query(query)
     };
-    match gateway.explain(&q).await {
-        Ok(e) => {
-            let report = Report::from_explanation(&e);
-            json(
-                StatusCode::OK,
-                &serde_json::json!({
-                    "verdict": report.verdict,
-                    "reason": report.reason,
-                    "stage": report.stage,
-                    "message": report.message,
-                    "fix": report.fix,
-                    "route": e.route,
-                }),
-            )
+    let mut runs = Vec::new();
+    for profile in q.profiles() {
+        match gateway.explain(&q.with_profile(profile)).await {
+            Ok(e) => runs.push((profile, e)),
+            Err(why) => {
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    &serde_json::json!({"verdict": "error", "message": why}),
+                )
+            }
         }
-        Err(why) => json(
-            StatusCode::BAD_REQUEST,
-            &serde_json::json!({"verdict": "error", "message": why}),
-        ),
     }
+    let comparison = EngineComparison::new(runs.iter().map(|(p, e)| (*p, &e.trace)));
+    let engines: Vec<serde_json::Value> = runs
+        .iter()
+        .zip(&comparison.verdicts)
+        .map(|((profile, e), v)| {
+            let report = Report::from_explanation(e);
+            serde_json::json!({
+                "engine": profile.name(),
+                "verdict": report.verdict,
+                "stage": report.stage,
+                "reason": v.reason_text(),
+                "message": report.message,
+            })
+        })
+        .collect();
+    let Some((_, main)) = runs.iter().find(|(p, _)| *p == q.profile).or(runs.first()) else {
+        return json(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({"verdict": "error", "message": "no profile to explain with"}),
+        );
+    };
+    let report = Report::from_explanation(main);
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "verdict": report.verdict,
+            "reason": report.reason,
+            "stage": report.stage,
+            "message": report.message,
+            "fix": report.fix,
+            "route": main.route,
+            "engines": engines,
+            "difference": comparison.difference(),
+        }),
+    )
 }
 
 fn serve_page(req: &Request<Incoming>, page: Bytes) -> Response<GatewayBody> {
