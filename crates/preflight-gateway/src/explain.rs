@@ -404,3 +404,34 @@ fn config_fix(e: &Explanation, config: &Config, origin: &str) -> Option<String> 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The form's `profile`: one profile by name, or the three engines by
+    /// default and with `all`.
+    #[test]
+    fn the_form_asks_for_one_profile_or_the_three_engines() {
+        let q = ExplainQuery::from_query("path=%2Fx");
+        assert!(q.all_engines);
+        assert_eq!(q.profiles(), Profile::ENGINES);
+        assert_eq!(
+            ExplainQuery::from_query("path=%2Fx&profile=all").profiles(),
+            Profile::ENGINES
+        );
+        for (name, p) in [
+            ("chromium", Profile::Chromium),
+            ("firefox", Profile::Firefox),
+            ("webkit", Profile::WebKit),
+            ("spec", Profile::Spec),
+        ] {
+            let q = ExplainQuery::from_query(&format!("path=%2Fx&profile={name}"));
+            assert_eq!((q.all_engines, q.profiles()), (false, vec![p]), "{name}");
+        }
+        let one = ExplainQuery::from_query("profile=firefox").with_profile(Profile::WebKit);
+        assert_eq!(one.profiles(), [Profile::WebKit]);
+        // Built in code (the command line, tests): one profile, Chromium.
+        assert_eq!(ExplainQuery::default().profiles(), [Profile::Chromium]);
+    }
+}

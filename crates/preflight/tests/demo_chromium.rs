@@ -98,6 +98,27 @@ async fn demo_in_chromium() {
         );
         assert!(text.contains("fix:"), "{id}: {text}");
     }
+    // Under each refused case, the three engines side by side, with each
+    // engine's own reason (docs/browser-model.md#how-a-refusal-is-reported).
+    let rows: Value = tab
+        .evaluate(
+            "[...document.querySelectorAll('#refused-route tr[data-engine]')].map(r => \
+             [r.dataset.engine, r.className, r.cells[2].textContent])",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([
+            ["chromium", "bad", "MissingAllowOriginHeader"],
+            ["firefox", "bad", "CORSMissingAllowOrigin"],
+            [
+                "webkit",
+                "bad",
+                "WebKit names no reason; in Chromium's terms MissingAllowOriginHeader"
+            ],
+        ])
+    );
     // The cookie came back on the second credentialed call.
     let cred: Value = tab
         .evaluate("document.querySelector('#cred .out').textContent")

@@ -28,7 +28,11 @@ fn fixture() -> PathBuf {
 
 fn explain(args: &[&str]) -> Output {
     let config = fixture();
-    let mut all = vec!["explain", "--config", config.to_str().expect("a UTF-8 path")];
+    let mut all = vec![
+        "explain",
+        "--config",
+        config.to_str().expect("a UTF-8 path"),
+    ];
     all.extend_from_slice(args);
     preflight(&all)
 }
@@ -64,7 +68,11 @@ fn without_dates(v: &Value) -> Value {
         ),
         Value::Array(a) => Value::Array(
             a.iter()
-                .filter(|pair| pair[0].as_str().is_none_or(|n| !n.eq_ignore_ascii_case("date")))
+                .filter(|pair| {
+                    pair[0]
+                        .as_str()
+                        .is_none_or(|n| !n.eq_ignore_ascii_case("date"))
+                })
                 .map(without_dates)
                 .collect(),
         ),
@@ -86,9 +94,21 @@ fn assert_same_as_one_profile(all: &Value, engine: &str, one: &Value) {
 
 #[test]
 fn explain_all_says_which_engine_blocks_and_why() {
-    let out = explain(&["--origin", APP, "-H", "Save-Data: on", "/api/img", "--profile", "all"]);
+    let out = explain(&[
+        "--origin",
+        APP,
+        "-H",
+        "Save-Data: on",
+        "/api/img",
+        "--profile",
+        "all",
+    ]);
     let text = stdout(&out);
-    assert_eq!(out.status.code(), Some(1), "any engine blocks: exit 1\n{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "any engine blocks: exit 1\n{text}"
+    );
     assert!(text.contains("profile: all)"), "{text}");
     assert_eq!(
         line(&text, "chromium "),
@@ -108,11 +128,17 @@ fn explain_all_says_which_engine_blocks_and_why() {
         "engines differ: firefox and webkit block, chromium allows"
     );
     assert!(
-        line(&text, "  firefox blocks at the preflight: CORSMissingAllowOrigin: ")
-            .contains("no `Access-Control-Allow-Origin`"),
+        line(
+            &text,
+            "  firefox blocks at the preflight: CORSMissingAllowOrigin: "
+        )
+        .contains("no `Access-Control-Allow-Origin`"),
         "{text}"
     );
-    line(&text, "  webkit blocks at the preflight: WebKit names no reason");
+    line(
+        &text,
+        "  webkit blocks at the preflight: WebKit names no reason",
+    );
     assert_eq!(
         line(&text, "  why they differ: "),
         "  why they differ: chromium safelists save-data and sends no preflight; firefox and \
@@ -125,7 +151,15 @@ fn explain_all_says_which_engine_blocks_and_why() {
         "{fix}"
     );
     // One profile at a time still reads as before.
-    let one = explain(&["--origin", APP, "-H", "Save-Data: on", "/api/img", "--profile", "firefox"]);
+    let one = explain(&[
+        "--origin",
+        APP,
+        "-H",
+        "Save-Data: on",
+        "/api/img",
+        "--profile",
+        "firefox",
+    ]);
     assert_eq!(one.status.code(), Some(1));
     assert!(stdout(&one).contains("BLOCKED  at the preflight: PreflightMissingAllowOriginHeader"));
     let chromium = explain(&["--origin", APP, "-H", "Save-Data: on", "/api/img"]);
@@ -148,7 +182,10 @@ fn explain_all_json_is_an_object_per_engine() {
     assert_eq!(all["chromium"]["engine_reason"], Value::Null);
     assert_eq!(all["firefox"]["verdict"], "blocked");
     assert_eq!(all["firefox"]["stage"], "preflight");
-    assert_eq!(all["firefox"]["reason"], "PreflightMissingAllowOriginHeader");
+    assert_eq!(
+        all["firefox"]["reason"],
+        "PreflightMissingAllowOriginHeader"
+    );
     assert_eq!(all["firefox"]["engine_reason"], "CORSMissingAllowOrigin");
     assert_eq!(all["webkit"]["verdict"], "blocked");
     assert_eq!(all["webkit"]["engine_reason"], Value::Null);
@@ -159,7 +196,14 @@ fn explain_all_json_is_an_object_per_engine() {
         assert_same_as_one_profile(&all, engine, &one);
     }
     // An error is the one error object, exit 2.
-    let out = explain(&["--origin", "not an origin", "/api/img", "--profile", "all", "--json"]);
+    let out = explain(&[
+        "--origin",
+        "not an origin",
+        "/api/img",
+        "--profile",
+        "all",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(json(&out)["verdict"], "error");
 }
@@ -195,7 +239,16 @@ fn check_all_against_a_live_server() {
             ("pf_status", "405"),
         ],
     );
-    let out = preflight(&["check", &u, "--origin", APP, "-H", "DPR: 2", "--profile", "all"]);
+    let out = preflight(&[
+        "check",
+        &u,
+        "--origin",
+        APP,
+        "-H",
+        "DPR: 2",
+        "--profile",
+        "all",
+    ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("profile: all)"), "{text}");
@@ -212,10 +265,16 @@ fn check_all_against_a_live_server() {
         "webkit    BLOCKED  at the preflight: WebKit names no reason; in Chromium's terms \
          PreflightInvalidStatus"
     );
-    line(&text, "engines differ: firefox and webkit block, chromium allows");
+    line(
+        &text,
+        "engines differ: firefox and webkit block, chromium allows",
+    );
     assert!(
-        line(&text, "  firefox blocks at the preflight: CORSPreflightDidNotSucceed: ")
-            .contains("405"),
+        line(
+            &text,
+            "  firefox blocks at the preflight: CORSPreflightDidNotSucceed: "
+        )
+        .contains("405"),
         "{text}"
     );
     line(
@@ -229,19 +288,38 @@ fn check_all_against_a_live_server() {
     assert_eq!(methods, ["GET", "OPTIONS"], "{text}");
 
     let out = preflight(&[
-        "check", &u, "--origin", APP, "-H", "DPR: 2", "--profile", "all", "--json",
+        "check",
+        &u,
+        "--origin",
+        APP,
+        "-H",
+        "DPR: 2",
+        "--profile",
+        "all",
+        "--json",
     ]);
     assert_eq!(out.status.code(), Some(1));
     let all = json(&out);
     assert_eq!(keys(&all), ["chromium", "firefox", "webkit"]);
     assert_eq!(all["chromium"]["verdict"], "allowed");
     assert_eq!(all["firefox"]["reason"], "PreflightInvalidStatus");
-    assert_eq!(all["firefox"]["engine_reason"], "CORSPreflightDidNotSucceed");
+    assert_eq!(
+        all["firefox"]["engine_reason"],
+        "CORSPreflightDidNotSucceed"
+    );
     assert_eq!(all["firefox"]["preflight"]["status"], 405);
     assert_eq!(all["webkit"]["verdict"], "blocked");
     assert_eq!(all["webkit"]["engine_reason"], Value::Null);
     let one = preflight(&[
-        "check", &u, "--origin", APP, "-H", "DPR: 2", "--profile", "webkit", "--json",
+        "check",
+        &u,
+        "--origin",
+        APP,
+        "-H",
+        "DPR: 2",
+        "--profile",
+        "webkit",
+        "--json",
     ]);
     assert_eq!(one.status.code(), Some(1));
     assert_same_as_one_profile(&all, "webkit", &json(&one));
@@ -261,7 +339,15 @@ fn check_all_sends_a_request_that_changes_data_once() {
         ],
     );
     let out = preflight(&[
-        "check", &u, "--origin", APP, "-X", "DELETE", "--send-actual", "--profile", "all",
+        "check",
+        &u,
+        "--origin",
+        APP,
+        "-X",
+        "DELETE",
+        "--send-actual",
+        "--profile",
+        "all",
     ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -277,7 +363,10 @@ fn check_all_sends_a_request_that_changes_data_once() {
 fn help_says_what_all_is_and_its_exit_status() {
     for cmd in ["check", "explain"] {
         let out = preflight(&[cmd, "--help"]);
-        let help = stdout(&out).split_whitespace().collect::<Vec<_>>().join(" ");
+        let help = stdout(&out)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         for want in [
             "all: chromium, firefox and webkit side by side",
             "`all` leaves spec out: it is no browser anyone runs",
@@ -301,7 +390,9 @@ fn row<'a>(page: &'a str, engine: &str) -> &'a str {
     let start = page
         .find(&format!("<tr data-engine={engine}>"))
         .unwrap_or_else(|| panic!("a row for {engine}:\n{page}"));
-    let end = page[start..].find("</tr>").map_or(page.len(), |e| start + e);
+    let end = page[start..]
+        .find("</tr>")
+        .map_or(page.len(), |e| start + e);
     &page[start..end]
 }
 
@@ -329,7 +420,10 @@ fn dashboard_and_demo_show_the_three_verdicts() {
     );
     assert!(page.contains("<option value=all selected>"), "{page}");
     let chromium = row(&page, "chromium");
-    assert!(chromium.contains("class=ok") && chromium.contains("allowed"), "{chromium}");
+    assert!(
+        chromium.contains("class=ok") && chromium.contains("allowed"),
+        "{chromium}"
+    );
     let firefox = row(&page, "firefox");
     assert!(
         firefox.contains("class=bad")
@@ -349,7 +443,10 @@ fn dashboard_and_demo_show_the_three_verdicts() {
         ),
         "{page}"
     );
-    assert!(page.contains("why they differ: chromium safelists save-data"), "{page}");
+    assert!(
+        page.contains("why they differ: chromium safelists save-data"),
+        "{page}"
+    );
     // One profile, as the form also offers.
     let page = get(
         admin_addr,
@@ -383,7 +480,11 @@ fn dashboard_and_demo_show_the_three_verdicts() {
         engines,
         [
             ("chromium".into(), "allowed".into(), "-".into()),
-            ("firefox".into(), "blocked".into(), "CORSMissingAllowOrigin".into()),
+            (
+                "firefox".into(),
+                "blocked".into(),
+                "CORSMissingAllowOrigin".into()
+            ),
             (
                 "webkit".into(),
                 "blocked".into(),
