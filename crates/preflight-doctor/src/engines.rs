@@ -122,7 +122,7 @@ impl EngineReports {
         if json {
             render::print_json(&self.to_json());
         } else {
-            print!("{}", self.to_text());
+            render::out(&self.to_text());
         }
         if self.all_allowed() {
             ExitCode::SUCCESS

@@ -1,6 +1,7 @@
 //! Printing a doctor's report (`preflight_core::browser::Report`) and its exit
 //! status; an error of a doctor command, printed the same way for all three.
 
+use std::io::{ErrorKind, Write};
 use std::process::ExitCode;
 
 use crate::report::Report;
@@ -11,14 +12,30 @@ pub fn print(report: &Report, json: bool) {
     if json {
         print_json(report);
     } else {
-        print!("{}", report.to_text());
+        out(&report.to_text());
+    }
+}
+
+/// Write `text` to stdout. A reader that has gone (`| head`, a pager quit
+/// early) is not an error of the command: the rest is dropped and the exit
+/// status stays the verdict's. `print!` would panic there, since Rust ignores
+/// SIGPIPE and the write fails with EPIPE.
+pub fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() != ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write to stdout: {e}");
+        }
     }
 }
 
 /// Print `--json` output: one pretty-printed JSON object.
 pub(crate) fn print_json(value: &impl Serialize) {
     match serde_json::to_string_pretty(value) {
-        Ok(s) => println!("{s}"),
+        Ok(s) => out(&format!("{s}\n")),
         Err(e) => eprintln!("error: cannot write JSON: {e}"),
     }
 }
@@ -49,10 +66,10 @@ pub(crate) fn finish(result: Result<Report, String>, json: bool) -> ExitCode {
 /// stderr, or a JSON object with `--json`; exit 2.
 pub(crate) fn fail(message: &str, json: bool) -> ExitCode {
     if json {
-        println!(
-            "{}",
+        out(&format!(
+            "{}\n",
             serde_json::json!({"verdict": "error", "message": message})
-        );
+        ));
     } else {
         eprintln!("error: {message}");
     }

@@ -163,12 +163,14 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     });
     tokio::spawn(serve_plain(app_listener, stop_rx.clone(), app_service));
 
-    println!("preflight demo");
-    println!("  single-page app   http://{app_addr}/      <- open this in a browser");
-    println!("  API via gateway   http://{api}/api/todos");
-    println!("  dashboard         {dashboard}");
-    println!("  demo upstream     http://{upstream}/ (the todo API, not reachable cross-origin directly)");
-    println!("Press Ctrl-C to stop.");
+    preflight_doctor::render::out(&format!(
+        "preflight demo\n\
+         \x20 single-page app   http://{app_addr}/      <- open this in a browser\n\
+         \x20 API via gateway   http://{api}/api/todos\n\
+         \x20 dashboard         {dashboard}\n\
+         \x20 demo upstream     http://{upstream}/ (the todo API, not reachable cross-origin directly)\n\
+         Press Ctrl-C to stop.\n"
+    ));
 
     match args.exit_after {
         Some(secs) => {

@@ -52,7 +52,7 @@ pub async fn run(args: LintArgs) -> ExitCode {
     };
     eprint!("{}", render(&problems));
     if code == 0 {
-        println!("{summary}");
+        preflight_doctor::render::out(&format!("{summary}\n"));
     } else {
         eprintln!("{summary}");
     }

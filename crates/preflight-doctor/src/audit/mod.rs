@@ -86,7 +86,7 @@ pub async fn run(args: AuditArgs) -> ExitCode {
             if args.json {
                 render::print_json(&a);
             } else {
-                print!("{}", a.to_text());
+                render::out(&a.to_text());
             }
             match a.verdict {
                 Verdict::Findings => ExitCode::from(1),
