@@ -246,7 +246,8 @@ struct Tally {
 }
 
 /// Load: GETs on kept-alive connections (a new one every 10 requests) until
-/// a connection is refused or `stop`.
+/// a connection is refused or closed before its request was taken (a client
+/// behind a load balancer then goes to another gateway), or `stop`.
 async fn load(listen: SocketAddr, tally: Arc<Tally>, stop: Arc<AtomicBool>) {
     let mut conn: Option<Conn> = None;
     let mut n = 0usize;
@@ -270,7 +271,6 @@ async fn load(listen: SocketAddr, tally: Arc<Tally>, stop: Arc<AtomicBool>) {
         }
         let Some(c) = conn.as_mut() else { return };
         n += 1;
-        let fresh = n % 10 == 1;
         match c
             .send(&head(listen, "GET", "/api/fast", &[("origin", APP)]), b"")
             .await
@@ -291,14 +291,11 @@ async fn load(listen: SocketAddr, tally: Arc<Tally>, stop: Arc<AtomicBool>) {
                 return;
             }
             Err(Failure::ClosedBeforeAnswer) => {
+                // The gateway closed the connection before taking the
+                // request: as a client behind a load balancer, this one
+                // goes elsewhere (here: stops).
                 tally.not_taken.fetch_add(1, Ordering::Relaxed);
-                conn = None;
-                n = 0;
-                if fresh {
-                    // A new connection closed before its first request was
-                    // read: the listener was closing; not a failure, but
-                    // counted apart.
-                }
+                return;
             }
             Err(e) => {
                 tally

@@ -25,8 +25,9 @@ pub const APP: &str = "https://app.example.com";
 /// How long starting the gateway may take.
 pub const START: Duration = Duration::from_secs(20);
 
-/// The longest wait for one answer under load.
-pub const ANSWER: Duration = Duration::from_secs(20);
+/// The longest wait for one answer under load (10,000 requests sent at
+/// once to a debug build on a busy machine took up to 20 s).
+pub const ANSWER: Duration = Duration::from_secs(60);
 
 /// The largest response head and body the client reads.
 const HEAD_MAX: usize = 64 * 1024;
