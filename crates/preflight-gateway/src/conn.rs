@@ -512,9 +512,49 @@ pub(crate) async fn accept_loop(
         };
         let slot = tokio::select! {
             slot = conns.room() => slot,
-            _ = shutdown.changed() => break,
+            _ = shutdown.changed() => {
+                drain_backlog(&listener, &conns, Some((stream, remote)), &mut serve_one).await;
+                return;
+            }
         };
         let _ = stream.set_nodelay(true);
         serve_one(stream, remote, slot);
+    }
+    drain_backlog(&listener, &conns, None, &mut serve_one).await;
+}
+
+/// The most connections taken from the kernel's queue when a listener
+/// stops, and the longest it is taken from (clients that reconnect at once
+/// would otherwise keep it full).
+const BACKLOG_DRAIN_MAX: usize = 4096;
+const BACKLOG_DRAIN_TIME: Duration = Duration::from_millis(100);
+
+/// Before a listener is closed, take the connections the kernel has already
+/// accepted for it: closing the listener would reset them (RFC 1122
+/// §4.2.2.13). Each is served as a draining connection, closed in order.
+async fn drain_backlog(
+    listener: &TcpListener,
+    conns: &Arc<Connections>,
+    mut first: Option<(TcpStream, SocketAddr)>,
+    serve_one: &mut impl FnMut(TcpStream, SocketAddr, Slot),
+) {
+    let until = Instant::now() + BACKLOG_DRAIN_TIME;
+    for _ in 0..BACKLOG_DRAIN_MAX {
+        if Instant::now() >= until {
+            return;
+        }
+        let next = match first.take() {
+            Some(c) => c,
+            // Only what is queued now: polled once, never waited for.
+            None => match tokio::time::timeout(Duration::ZERO, listener.accept()).await {
+                Ok(Ok(c)) => c,
+                _ => return,
+            },
+        };
+        let (stream, remote) = next;
+        if let Ok(slot) = tokio::time::timeout(Duration::from_millis(50), conns.room()).await {
+            let _ = stream.set_nodelay(true);
+            serve_one(stream, remote, slot);
+        }
     }
 }

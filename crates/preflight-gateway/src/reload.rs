@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -33,6 +33,9 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
     // True from a write into the file until the writer closes it.
     let writing = Arc::new(AtomicBool::new(false));
     let open = writing.clone();
+    // When the file last changed: the quiet time counts from there.
+    let last_change = Arc::new(Mutex::new(Instant::now()));
+    let changed_at = last_change.clone();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         let Ok(event) = event else { return };
         let ours = event.paths.iter().any(|p| {
@@ -54,6 +57,9 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
             // Created, renamed over, removed: no writer of ours is left.
             _ => open.store(false, Ordering::Release),
         }
+        if let Ok(mut at) = changed_at.lock() {
+            *at = Instant::now();
+        }
         let _ = file_tx.try_send(());
     });
     let watcher = match watcher {
@@ -73,12 +79,16 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
     {
         let hup_tx = tx;
         let hup_writing = writing.clone();
+        let hup_at = last_change.clone();
         if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         {
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
                     // A SIGHUP says the file is ready.
                     hup_writing.store(false, Ordering::Release);
+                    if let Ok(mut at) = hup_at.lock() {
+                        *at = Instant::now();
+                    }
                     if hup_tx.send(()).await.is_err() {
                         break;
                     }
@@ -90,18 +100,29 @@ pub fn spawn(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
         let _watcher = watcher;
         while rx.recv().await.is_some() {
             // A file written in place in several steps parses half-way
-            // through: apply it only once it has been quiet for QUIET_TIME.
-            // A file still open for writing waits for its writer to close it
-            // (or for a SIGHUP, or for the file to be replaced).
+            // through: apply it only once it has been quiet for QUIET_TIME,
+            // counted from its last change (the events of one write come
+            // in a burst: truncate, write, close). A file still open for
+            // writing waits for its writer to close it (or for a SIGHUP, or
+            // for the file to be replaced), looked at every QUIET_TIME.
             loop {
-                tokio::time::sleep(QUIET_TIME).await;
-                let mut changed = false;
-                while rx.try_recv().is_ok() {
-                    changed = true;
+                let last = last_change
+                    .lock()
+                    .map(|at| *at)
+                    .unwrap_or_else(|p| *p.into_inner());
+                tokio::time::sleep_until((last + QUIET_TIME).into()).await;
+                while rx.try_recv().is_ok() {}
+                let last = last_change
+                    .lock()
+                    .map(|at| *at)
+                    .unwrap_or_else(|p| *p.into_inner());
+                if last.elapsed() < QUIET_TIME {
+                    continue;
                 }
-                if !changed && !writing.load(Ordering::Acquire) {
+                if !writing.load(Ordering::Acquire) {
                     break;
                 }
+                tokio::time::sleep(QUIET_TIME).await;
             }
             let _ = gateway.reload();
         }

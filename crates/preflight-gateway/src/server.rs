@@ -19,6 +19,7 @@ use crate::config::TlsFiles;
 use crate::conn::{self, Connections, Ending, Watched};
 use crate::gateway::Gateway;
 use crate::limits::{self, ConnLimits};
+use crate::linger::Lingering;
 use crate::listen::{bind, StartError};
 use crate::proxy::ConnInfo;
 
@@ -29,6 +30,7 @@ pub struct RunningGateway {
     addrs: Vec<SocketAddr>,
     admin: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
+    force: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
@@ -37,6 +39,17 @@ pub struct RunningGateway {
 pub struct ShutdownTrigger(watch::Sender<bool>);
 
 impl ShutdownTrigger {
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// Ends a shutdown under way at once, as the end of the grace period does:
+/// the connections and tunnels left are closed (a second SIGTERM).
+#[derive(Debug, Clone)]
+pub struct ForceTrigger(watch::Sender<bool>);
+
+impl ForceTrigger {
     pub fn trigger(&self) {
         self.0.send_replace(true);
     }
@@ -58,6 +71,10 @@ impl RunningGateway {
     /// A handle that starts the shutdown.
     pub fn shutdown_trigger(&self) -> ShutdownTrigger {
         ShutdownTrigger(self.shutdown.clone())
+    }
+    /// A handle that ends a shutdown under way at once.
+    pub fn force_trigger(&self) -> ForceTrigger {
+        ForceTrigger(self.force.clone())
     }
     /// Stop accepting, let in-flight requests finish within the grace
     /// period, then return.
@@ -94,18 +111,21 @@ pub async fn start(gateway: Gateway) -> Result<RunningGateway, StartError> {
     };
     let admin_addr = admin.as_ref().map(|(a, _)| *a);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (force_tx, _) = watch::channel(false);
     let task = tokio::spawn(serve(
         gateway.clone(),
         listeners,
         tls,
         admin.map(|(_, l)| l),
         shutdown_rx,
+        force_tx.clone(),
     ));
     Ok(RunningGateway {
         gateway,
         addrs,
         admin: admin_addr,
         shutdown: shutdown_tx,
+        force: force_tx,
         task,
     })
 }
@@ -116,10 +136,12 @@ async fn serve(
     tls: Option<TlsAcceptor>,
     admin: Option<TcpListener>,
     mut shutdown: watch::Receiver<bool>,
+    force_tx: watch::Sender<bool>,
 ) {
     // Every connection holds a sender; when all are dropped, all are done.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-    let (force_tx, force_rx) = watch::channel(false);
+    // Turned true at the end of the grace period, or by a ForceTrigger.
+    let force_rx = force_tx.subscribe();
     // One cap for every listen address, fixed at start.
     let (cap, warning) = limits::max_connections(&gateway.config().server);
     if let Some(w) = warning {
@@ -154,15 +176,20 @@ async fn serve(
         }
     }
     gateway.stop_ready();
+    let mut forced = force_tx.subscribe();
     let delay = gateway.config().server.shutdown_delay;
     if !delay.is_zero() {
         tracing::info!(
             delay_ms = delay.as_millis() as u64,
             "shutting down: /readyz fails; still accepting for shutdown_delay"
         );
-        tokio::time::sleep(delay).await;
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = forced.wait_for(|f| *f) => {}
+        }
     }
     accepting_tx.send_replace(true);
+    gateway.tunnels().go_away();
     for l in loops {
         let _ = l.await;
     }
@@ -171,13 +198,18 @@ async fn serve(
         grace_ms = grace.as_millis() as u64,
         "shutting down: no new connections; finishing requests in flight"
     );
-    let deadline = tokio::time::Instant::now() + grace;
-    if tokio::time::timeout_at(deadline, done_rx.recv())
-        .await
-        .is_err()
-    {
-        tracing::warn!("grace period over: closing the remaining connections");
-        force_tx.send_replace(true);
+    let mut deadline = tokio::time::Instant::now() + grace;
+    tokio::select! {
+        r = tokio::time::timeout_at(deadline, done_rx.recv()) => {
+            if r.is_err() {
+                tracing::warn!("grace period over: closing the remaining connections");
+                force_tx.send_replace(true);
+            }
+        }
+        _ = forced.wait_for(|f| *f) => {
+            tracing::warn!("shutdown forced: closing the remaining connections");
+            deadline = tokio::time::Instant::now();
+        }
     }
     // WebSocket tunnels outlive their connections: closed by the same deadline.
     gateway.tunnels().close_by(deadline).await;
@@ -205,6 +237,8 @@ async fn accept_loop(
             force: Some(force.clone()),
         };
         let done = done.clone();
+        // Closed while draining, the connection lingers (crate::linger).
+        let stream = Lingering::new(stream, shutdown.clone(), done.clone());
         tokio::spawn(async move {
             let _done = done;
             // New connections take the limits of the configuration in force.

@@ -11,7 +11,10 @@
 //! no ambient credentials of a victim's browser.
 //!
 //! A tunnel is closed after `websocket_idle_timeout` without a byte either
-//! way, and at the end of the grace period on shutdown ([`Tunnels`]).
+//! way. On shutdown each side gets a Close frame (1001, "going away") at the
+//! next boundary between frames, and the tunnel ends once both sides have
+//! answered with theirs, or after [`CLOSE_WAIT`]; what is left at the end of
+//! the grace period is cut ([`Tunnels`]).
 
 use std::time::Duration;
 
@@ -24,6 +27,10 @@ use tokio::time::Instant;
 
 use crate::body::{error_response, GatewayBody};
 use crate::config::{Route, RouteCorsPolicy};
+use crate::websocket_frames::{close_to_client, close_to_upstream, Frames};
+
+/// How long a tunnel told to go away waits for both sides' Close frames.
+pub(crate) const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Why a WebSocket handshake was refused, in the response's extensions for
 /// the metrics and the dashboard.
@@ -96,11 +103,12 @@ pub(crate) fn refusal_response(why: WebSocketRefused) -> http::Response<GatewayB
     res
 }
 
-/// The open tunnels, across reloads: counted, and told to close at the end
-/// of the grace period.
+/// The open tunnels, across reloads: counted, told to go away when the
+/// shutdown starts, and cut at the end of the grace period.
 #[derive(Debug, Clone)]
 pub(crate) struct Tunnels {
     open: watch::Sender<usize>,
+    going_away: watch::Sender<bool>,
     close: watch::Sender<bool>,
 }
 
@@ -108,6 +116,7 @@ impl Default for Tunnels {
     fn default() -> Self {
         Tunnels {
             open: watch::Sender::new(0),
+            going_away: watch::Sender::new(false),
             close: watch::Sender::new(false),
         }
     }
@@ -116,6 +125,7 @@ impl Default for Tunnels {
 /// One open tunnel; counted until dropped.
 pub(crate) struct Open {
     open: watch::Sender<usize>,
+    going_away: watch::Receiver<bool>,
     close: watch::Receiver<bool>,
 }
 
@@ -132,8 +142,15 @@ impl Tunnels {
         self.open.send_modify(|n| *n += 1);
         Open {
             open: self.open.clone(),
+            going_away: self.going_away.subscribe(),
             close: self.close.subscribe(),
         }
+    }
+
+    /// Shutdown started: every tunnel, open or opening, sends its sides a
+    /// Close frame and ends.
+    pub(crate) fn go_away(&self) {
+        self.going_away.send_replace(true);
     }
 
     /// How many tunnels are open.
@@ -164,7 +181,11 @@ impl Tunnels {
 }
 
 /// Copy both ways until both sides are done, `idle` passes without a byte,
-/// or shutdown closes the tunnel.
+/// or shutdown closes the tunnel: told to go away, the tunnel passes each
+/// direction on to the end of its current frame, sends a Close frame (1001)
+/// there instead of what follows, and waits up to [`CLOSE_WAIT`] for both
+/// sides' Close frames or ends of stream; then it ends both connections in
+/// order (FIN, not a reset).
 pub(crate) async fn run<C, U>(client: C, upstream: U, idle: Duration, mut open: Open)
 where
     C: AsyncRead + AsyncWrite + Unpin,
@@ -178,17 +199,54 @@ where
     let mut to_up = vec![0u8; 16 * 1024];
     let mut to_client = vec![0u8; 16 * 1024];
     let (mut client_open, mut up_open) = (true, true);
+    // The frames each side sends.
+    let (mut from_client, mut from_up) = (Frames::default(), Frames::default());
+    let mut going_away = *open.going_away.borrow();
+    // Our Close frame went to that side: nothing more is passed to it.
+    let (mut client_told, mut up_told) = (false, false);
+    let mut give_up: Option<Instant> = None;
     let quiet = tokio::time::sleep(idle);
     tokio::pin!(quiet);
-    while client_open || up_open {
+    loop {
+        if going_away {
+            let until = *give_up.get_or_insert_with(|| Instant::now() + CLOSE_WAIT);
+            if !client_told && from_up.at_boundary() {
+                client_told = true;
+                if !from_up.closed() {
+                    let _ = tokio::time::timeout_at(until, client_w.write_all(&close_to_client()))
+                        .await;
+                }
+            }
+            if !up_told && from_client.at_boundary() {
+                up_told = true;
+                if !from_client.closed() {
+                    let _ =
+                        tokio::time::timeout_at(until, up_w.write_all(&close_to_upstream())).await;
+                }
+            }
+            let client_done = !client_open || from_client.closed();
+            let up_done = !up_open || from_up.closed();
+            if client_told && up_told && client_done && up_done {
+                break;
+            }
+        }
+        if !client_open && !up_open {
+            break;
+        }
+        let give_up_at = give_up.unwrap_or_else(|| Instant::now() + idle);
         tokio::select! {
             r = client_r.read(&mut to_up), if client_open => match r {
                 Ok(0) | Err(_) => {
                     client_open = false;
-                    let _ = up_w.shutdown().await;
+                    if !up_told {
+                        let _ = up_w.shutdown().await;
+                    }
                 }
                 Ok(n) => {
-                    if !matches!(tokio::time::timeout(idle, up_w.write_all(&to_up[..n])).await, Ok(Ok(()))) {
+                    // Going away: passed on only to the end of the frame.
+                    let pass = if up_told { 0 } else { from_client.advance(&to_up[..n], going_away) };
+                    from_client.advance(&to_up[pass..n], false);
+                    if pass > 0 && !matches!(tokio::time::timeout(idle, up_w.write_all(&to_up[..pass])).await, Ok(Ok(()))) {
                         break;
                     }
                     quiet.as_mut().reset(Instant::now() + idle);
@@ -197,10 +255,14 @@ where
             r = up_r.read(&mut to_client), if up_open => match r {
                 Ok(0) | Err(_) => {
                     up_open = false;
-                    let _ = client_w.shutdown().await;
+                    if !client_told {
+                        let _ = client_w.shutdown().await;
+                    }
                 }
                 Ok(n) => {
-                    if !matches!(tokio::time::timeout(idle, client_w.write_all(&to_client[..n])).await, Ok(Ok(()))) {
+                    let pass = if client_told { 0 } else { from_up.advance(&to_client[..n], going_away) };
+                    from_up.advance(&to_client[pass..n], false);
+                    if pass > 0 && !matches!(tokio::time::timeout(idle, client_w.write_all(&to_client[..pass])).await, Ok(Ok(()))) {
                         break;
                     }
                     quiet.as_mut().reset(Instant::now() + idle);
@@ -210,7 +272,15 @@ where
                 tracing::debug!(idle_ms = idle.as_millis() as u64, "WebSocket tunnel idle: closed");
                 break;
             }
+            _ = open.going_away.changed(), if !going_away => going_away = true,
+            _ = tokio::time::sleep_until(give_up_at), if give_up.is_some() => {
+                tracing::debug!("WebSocket tunnel: no Close frame back in time");
+                break;
+            }
             _ = open.close.changed() => break,
         }
     }
+    // An orderly end both ways.
+    let _ = tokio::time::timeout(CLOSE_WAIT, client_w.shutdown()).await;
+    let _ = tokio::time::timeout(CLOSE_WAIT, up_w.shutdown()).await;
 }

@@ -116,6 +116,18 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     if let Some(r) = reloader {
         r.abort();
     }
-    running.shutdown().await;
+    // A second stop signal ends the shutdown at once, as the end of the
+    // grace period does (docs/behaviour.md, "Reload and graceful shutdown").
+    let force = running.force_trigger();
+    let shutdown = running.shutdown();
+    tokio::pin!(shutdown);
+    tokio::select! {
+        _ = &mut shutdown => {}
+        _ = stop_signal() => {
+            tracing::warn!("second stop signal: ending the shutdown now");
+            force.trigger();
+            shutdown.await;
+        }
+    }
     ExitCode::SUCCESS
 }
