@@ -19,6 +19,8 @@ use hostile_common::{h1, h2, Expect, Gateway, Outcome, APP};
 
 /// The default of `max_request_header_bytes` (docs/configuration.md).
 const HEADER_LIMIT: usize = 64 * 1024;
+/// The longest the three passes may take (they take about 2 s).
+const TABLE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// A request line and header lines (`host` and `connection: close` first),
 /// then `tail` (a body, or nothing) after the empty line.
@@ -446,6 +448,11 @@ fn hostile_input_table_gets_4xx_or_a_close_and_memory_stays_bounded() {
     let mut failures = Vec::new();
     const PASSES: usize = 3;
     for pass in 0..PASSES {
+        // Each row has its own deadline; the whole table has one too.
+        assert!(
+            started.elapsed() < TABLE_DEADLINE,
+            "the table took longer than {TABLE_DEADLINE:?}; failures so far: {failures:?}"
+        );
         for row in &rows {
             let t = Instant::now();
             let hits = gw.upstream.hits();
