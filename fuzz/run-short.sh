@@ -26,12 +26,21 @@ for target in $(cargo fuzz list); do
         origin_match) dict="-dict=origin.dict" ;;
         header_list) dict="-dict=header_list.dict" ;;
         config_parse) dict="-dict=config.dict" ;;
+        request_path) dict="-dict=request.dict" ;;
     esac
     echo "== fuzz $target for ${seconds}s"
     mkdir -p "corpus/$target"
     if [ "$target" = config_parse ] && [ -z "$(ls -A corpus/config_parse)" ]; then
         # Start from the example configuration (the target skips `openapi`).
         grep -v openapi ../examples/preflight.toml >corpus/config_parse/example.toml
+    fi
+    if [ "$target" = request_path ] && [ -z "$(ls -A corpus/request_path)" ]; then
+        # Start from a preflight and a credentialed GET (the input format is
+        # in fuzz_targets/request_path.rs).
+        printf '\000OPTIONS\n/api/users/1\norigin: https://app.example.com\naccess-control-request-method: PUT\naccess-control-request-headers: content-type, x-a\n' \
+            >corpus/request_path/preflight
+        printf '\000GET\n/api/public/a/../b?q=1\norigin: https://a.example.com\ncookie: a=1\n\nbody' \
+            >corpus/request_path/get
     fi
     log="$(mktemp)"
     # libFuzzer prints a line per new input; keep it in a file and show the
@@ -42,7 +51,8 @@ for target in $(cargo fuzz list); do
         echo "fuzz: $target FAILED; the input is under fuzz/artifacts/$target" >&2
         exit 1
     fi
-    grep -E "^Done|stat::number_of_executed_units|stat::peak_rss" "$log" || tail -n 3 "$log"
+    # The last status line (`DONE cov: ft: corp:`) and the final stats.
+    grep -E "DONE|^Done|stat::number_of_executed_units|stat::peak_rss" "$log" || tail -n 3 "$log"
     rm -f "$log"
 done
 echo "fuzz: every target ran ${seconds}s without a finding"

@@ -82,13 +82,16 @@ pub(crate) struct BodyTooLarge(pub(crate) u64);
 
 pin_project! {
     /// A request body that fails once more than `limit` bytes went through,
-    /// and raises `tripped` so that the proxy answers 413 rather than 502.
+    /// and raises `tripped` so that the proxy answers 413 rather than 502;
+    /// it raises `broken` when the client's body itself fails (a malformed
+    /// chunk, RFC 9112 §7.1), so that the proxy answers 400.
     pub(crate) struct Limited<B> {
         #[pin]
         inner: B,
         seen: u64,
         limit: u64,
         tripped: Arc<AtomicBool>,
+        broken: Option<Arc<AtomicBool>>,
     }
 }
 
@@ -99,7 +102,14 @@ impl<B> Limited<B> {
             seen: 0,
             limit,
             tripped,
+            broken: None,
         }
+    }
+
+    /// Raise `broken` when the inner body fails.
+    pub(crate) fn watching(mut self, broken: Arc<AtomicBool>) -> Self {
+        self.broken = Some(broken);
+        self
     }
 }
 
@@ -127,7 +137,12 @@ where
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(Some(Err(e))) => {
+                if let Some(broken) = this.broken {
+                    broken.store(true, Ordering::Relaxed);
+                }
+                Poll::Ready(Some(Err(e.into())))
+            }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }

@@ -349,7 +349,8 @@ pub(crate) async fn serve<IO, S, B>(
         .timer(TokioTimer::new())
         .keep_alive_interval(limits.h2_keepalive_interval)
         .keep_alive_timeout(limits.h2_keepalive_timeout)
-        .max_concurrent_streams(limits.h2_max_concurrent_streams);
+        .max_concurrent_streams(limits.h2_max_concurrent_streams)
+        .max_header_list_size(limits.h2_max_header_list_size);
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), tracked);
     tokio::pin!(connection);
     let Ending {

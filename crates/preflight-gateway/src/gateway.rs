@@ -114,13 +114,25 @@ impl Gateway {
 
     /// Answer one request from a client connection.
     pub async fn handle(&self, req: Request<Incoming>, conn: ConnInfo) -> GatewayResponse {
+        self.handle_body(req.map(body::boxed), conn).await
+    }
+
+    /// Answer one request whose body is already a [`body::GatewayBody`]:
+    /// the same path as [`Gateway::handle`] (edge checks, router, CORS layer,
+    /// method check, proxy), for callers that make requests in process (the
+    /// request-path fuzz target).
+    pub async fn handle_body(
+        &self,
+        req: Request<body::GatewayBody>,
+        conn: ConnInfo,
+    ) -> GatewayResponse {
         let routes = Routes {
             table: self.table(),
             conn,
             tunnels: self.shared.tunnels.clone(),
         };
         let service = ObserveLayer::new(self.shared.metrics.clone(), conn.remote).layer(routes);
-        infallible(service.oneshot(req.map(body::boxed)).await)
+        infallible(service.oneshot(req).await)
     }
 
     /// The gateway's own origin, as a page would address it: its first listen

@@ -41,6 +41,10 @@ pub struct ConnLimits {
     pub h2_keepalive_interval: Option<Duration>,
     pub h2_keepalive_timeout: Duration,
     pub h2_max_concurrent_streams: u32,
+    /// HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2), over which
+    /// the HTTP/2 layer answers 431 itself: twice `max_request_header_bytes`,
+    /// so that the gateway's own 431, with CORS headers, comes first.
+    pub h2_max_header_list_size: u32,
 }
 
 impl ConnLimits {
@@ -53,6 +57,8 @@ impl ConnLimits {
                 .then_some(server.h2_keepalive_interval),
             h2_keepalive_timeout: server.h2_keepalive_timeout,
             h2_max_concurrent_streams: server.h2_max_concurrent_streams,
+            h2_max_header_list_size: u32::try_from(server.max_request_header_bytes * 2)
+                .unwrap_or(u32::MAX),
         }
     }
 }
@@ -202,6 +208,34 @@ mod tests {
                 .unwrap_or_else(|| panic!("{line} accepted"));
             let p = e.problems.iter().find(|p| p.is_error()).expect("an error");
             assert_eq!(p.key, key, "{p}");
+            assert_eq!(p.line_col().map(|(l, _)| l), Some(3), "{p}");
+        }
+    }
+
+    #[test]
+    fn max_request_header_bytes_is_read_and_refused_with_its_line() {
+        let c = parse("[server]\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        assert_eq!(c.server.max_request_header_bytes, 64 * 1024);
+        assert_eq!(
+            ConnLimits::of(&c.server).h2_max_header_list_size,
+            128 * 1024
+        );
+        for (value, bytes) in [
+            ("\"16KiB\"", 16 * 1024),
+            ("2048", 2048),
+            ("\"256KiB\"", 256 * 1024),
+        ] {
+            let c = parse(&format!("[server]\nmax_request_header_bytes = {value}\n")).unwrap();
+            assert_eq!(c.server.max_request_header_bytes, bytes, "{value}");
+        }
+        for value in ["1023", "\"257KiB\"", "-1", "\"lots\"", "0"] {
+            let text =
+                format!("[server]\nlisten = \"127.0.0.1:1\"\nmax_request_header_bytes = {value}\n");
+            let e = parse(&text)
+                .err()
+                .unwrap_or_else(|| panic!("{value} accepted"));
+            let p = e.problems.iter().find(|p| p.is_error()).expect("an error");
+            assert_eq!(p.key, "server.max_request_header_bytes", "{p}");
             assert_eq!(p.line_col().map(|(l, _)| l), Some(3), "{p}");
         }
     }

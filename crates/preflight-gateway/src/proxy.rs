@@ -210,7 +210,8 @@ pub(crate) async fn forward(
         .then(|| replay_of(&parts));
     let tripped = Arc::new(AtomicBool::new(false));
     let idle = Arc::new(AtomicBool::new(false));
-    let body = Limited::new(body, settings.body_limit, tripped.clone());
+    let broken = Arc::new(AtomicBool::new(false));
+    let body = Limited::new(body, settings.body_limit, tripped.clone()).watching(broken.clone());
     let body = body::boxed(IdleBody::new(body, settings.body_idle, idle.clone()));
     let upstream_req = Request::from_parts(parts, body);
 
@@ -250,6 +251,15 @@ pub(crate) async fn forward(
         Ok(Err(e)) => {
             if tripped.load(Ordering::Relaxed) {
                 return (too_large(settings.body_limit), timing);
+            }
+            if broken.load(Ordering::Relaxed) && !idle.load(Ordering::Relaxed) {
+                // The client's body is malformed: its fault, not the
+                // upstream's; the rest of it cannot be framed either.
+                let mut res =
+                    error_response(StatusCode::BAD_REQUEST, "the request body is malformed");
+                res.headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+                return (res, timing);
             }
             if idle.load(Ordering::Relaxed) {
                 let mut res = error_response(

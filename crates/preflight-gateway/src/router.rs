@@ -128,7 +128,10 @@ impl Table {
         conn: ConnInfo,
         tunnels: &Tunnels,
     ) -> GatewayResponse {
-        if let Err(refused) = edge::check_host(&req) {
+        let checked = edge::check_host(&req).and_then(|()| {
+            edge::check_header_size(&req, self.config.server.max_request_header_bytes)
+        });
+        if let Err(refused) = checked {
             return self.refuse(req, refused).await;
         }
         self.dispatch(req, |route| Proxy {
@@ -148,6 +151,22 @@ impl Table {
     /// The gateway's own 400 (or 403, 414) before routing, through the
     /// default policy's layer like the 404; a refused preflight without it.
     async fn refuse(&self, req: Request<GatewayBody>, refused: Refused) -> GatewayResponse {
+        let preflight = req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+        if refused.status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE && preflight {
+            // A CORS layer answers every preflight itself; this one is not
+            // evaluated at all (a browser fails a preflight that is not 2xx,
+            // Fetch §4.8).
+            let mut res = error_response(refused.status, refused.message)
+                .map(preflight_tower::CorsBody::inner);
+            res.extensions_mut().insert(CorsOutcome::Preflight {
+                allowed: false,
+                reason: None,
+            });
+            return res;
+        }
         if refused.status == StatusCode::FORBIDDEN {
             // Refused for its origin: no CORS headers, counted as a refusal.
             let reason = Some(Refusal::OriginNotAllowed);

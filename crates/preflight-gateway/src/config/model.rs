@@ -25,6 +25,11 @@ pub(crate) const DEFAULT_H2_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(2
 pub(crate) const DEFAULT_H2_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 pub(crate) const DEFAULT_H2_MAX_CONCURRENT_STREAMS: u32 = 100;
 pub(crate) const DEFAULT_UPSTREAM_MAX_CONNECTIONS: usize = 256;
+pub(crate) const DEFAULT_MAX_REQUEST_HEADER_BYTES: usize = 64 * 1024;
+/// The range `max_request_header_bytes` may take: below 1 KiB a browser's
+/// ordinary request would be refused; above 256 KiB it would pass hyper's
+/// HTTP/1.1 read buffer (about 400 KB), which then answers first.
+pub(crate) const MAX_REQUEST_HEADER_BYTES_RANGE: (usize, usize) = (1024, 256 * 1024);
 
 /// The `[server]` table, validated.
 #[derive(Debug, Clone)]
@@ -58,6 +63,9 @@ pub struct ServerConfig {
     /// `None`: what fits the process's file limit, found at start.
     pub max_connections: Option<usize>,
     pub upstream_max_connections: usize,
+    /// The most a request's header fields may hold (each counted as
+    /// `name: value` and CRLF, as on the HTTP/1.1 wire): above it, 431.
+    pub max_request_header_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -82,6 +90,7 @@ impl Default for ServerConfig {
             h2_max_concurrent_streams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
             max_connections: None,
             upstream_max_connections: DEFAULT_UPSTREAM_MAX_CONNECTIONS,
+            max_request_header_bytes: DEFAULT_MAX_REQUEST_HEADER_BYTES,
         }
     }
 }

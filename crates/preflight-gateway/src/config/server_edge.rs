@@ -3,10 +3,10 @@
 //! (`docs/configuration.md`): forwarding, the admin `Host`, WebSocket tunnels.
 
 use super::diagnostics::Seg;
-use super::model::{Cidr, ServerConfig};
-use super::schema::RawServer;
+use super::model::{Cidr, ServerConfig, MAX_REQUEST_HEADER_BYTES_RANGE};
+use super::schema::{RawServer, SizeValue};
 use super::validation::Validator;
-use super::values::parse_duration;
+use super::values::{parse_duration, parse_size};
 
 impl Validator {
     /// The edge's timeouts and caps (RELIABILITY.md): false when one is
@@ -103,7 +103,43 @@ impl Validator {
                 _ => s.upstream_max_connections = n as usize,
             }
         }
+        ok &= self.header_bytes(raw, s);
         ok
+    }
+
+    /// `max_request_header_bytes`: a size in the range the gateway can
+    /// enforce (RELIABILITY.md, "Requests at the edge").
+    fn header_bytes(&mut self, raw: &RawServer, s: &mut ServerConfig) -> bool {
+        let Some(value) = &raw.max_request_header_bytes else {
+            return true;
+        };
+        let (min, max) = MAX_REQUEST_HEADER_BYTES_RANGE;
+        let parsed = match value {
+            SizeValue::Bytes(n) => u64::try_from(*n).ok(),
+            SizeValue::Text(t) => parse_size(t),
+        };
+        match parsed {
+            Some(n) if (min as u64..=max as u64).contains(&n) => {
+                s.max_request_header_bytes = n as usize;
+                true
+            }
+            Some(n) => {
+                self.error(
+                    &[Seg::Key("server"), Seg::Key("max_request_header_bytes")],
+                    format!("max_request_header_bytes = {n} is refused: it must be between 1KiB and 256KiB"),
+                    "leave the key out for the default (64KiB), or write a size in that range",
+                );
+                false
+            }
+            None => {
+                self.error(
+                    &[Seg::Key("server"), Seg::Key("max_request_header_bytes")],
+                    "not a size",
+                    "write a number of bytes or a size: \"64KiB\", \"128KiB\"",
+                );
+                false
+            }
+        }
     }
 
     /// The `[server]` keys of the edge (`docs/configuration.md`, "Requests
