@@ -223,7 +223,10 @@ pub fn follow_redirect(
         credentials: plan.credentials,
         mode: plan.mode,
         redirect: plan.redirect,
-        force_preflight: plan.force_preflight,
+        // docs/browser-model.md#preflight-after-a-redirect: Firefox and
+        // WebKit keep preflighting once a request was preflighted.
+        force_preflight: plan.force_preflight
+            || (plan.needs_preflight && plan.profile.preflight_survives_redirects()),
         tainting: plan.tainting,
         tainted_origin,
         redirect_count: plan.redirect_count + 1,
