@@ -95,6 +95,17 @@ impl Profile {
         matches!(self, Profile::Firefox | Profile::WebKit)
     }
 
+    /// Whether the preflight of a redirect hop still names `Authorization`
+    /// when the cross-origin redirect dropped it from the request
+    /// (docs/browser-model.md#redirect-drops-authorization). Every engine sends
+    /// the request that follows without the header; WebKit (WebKitGTK 2.50)
+    /// still lists `authorization` in that hop's
+    /// `Access-Control-Request-Headers`, so the hop's server must allow it,
+    /// found by the browser suite's differential test.
+    pub fn preflight_keeps_dropped_authorization(self) -> bool {
+        matches!(self, Profile::WebKit)
+    }
+
     /// `chromium`, `spec`, `firefox` or `webkit`.
     pub fn name(self) -> &'static str {
         match self {

@@ -248,3 +248,44 @@ fn firefox_and_webkit_preflight_every_hop_of_a_preflighted_request() {
         assert!(!follow(&get, 302, &hop).needs_preflight, "{profile}");
     }
 }
+
+#[test]
+fn webkit_still_asks_for_authorization_after_a_cross_origin_hop_drops_it() {
+    // A GET with Authorization, preflighted, answered 307 to a third origin:
+    // every engine drops the header from the request that follows; WebKit
+    // still names it in that hop's preflight (and so needs it allowed), seen
+    // by the browser suite.
+    let get = request("GET", &api("/r")).header("Authorization", "Bearer t");
+    let hop = [
+        ("Location", "https://cdn.example/next"),
+        ("Access-Control-Allow-Origin", APP),
+    ];
+    for profile in [Profile::Chromium, Profile::Firefox, Profile::WebKit] {
+        let next = follow(&planned_in(&get, profile), 307, &hop);
+        assert!(
+            !next
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization")),
+            "{profile}: {:?}",
+            next.headers
+        );
+        let acrh = next
+            .preflight_headers
+            .iter()
+            .find(|(n, _)| n == "Access-Control-Request-Headers")
+            .map(|(_, v)| v.as_str());
+        let webkit = profile == Profile::WebKit;
+        assert_eq!(acrh, webkit.then_some("authorization"), "{profile}");
+        assert_eq!(
+            next.unsafe_headers.contains(&"authorization".to_string()),
+            webkit,
+            "{profile}"
+        );
+        assert_eq!(
+            profile.preflight_keeps_dropped_authorization(),
+            webkit,
+            "{profile}"
+        );
+    }
+}
