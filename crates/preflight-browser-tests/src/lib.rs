@@ -15,6 +15,7 @@
 
 pub mod cases;
 mod chromium;
+pub mod differential;
 mod firefox;
 mod process;
 mod rpc;

@@ -158,6 +158,7 @@ pub(crate) async fn explain(
     table: Arc<Table>,
     gateway_origin: &str,
     q: &ExplainQuery,
+    upstream: Option<Upstream>,
 ) -> Result<Explanation, String> {
     // The route of the path as the router sees it (`crate::path`).
     let raw_path = q.path.split('?').next().unwrap_or_default();
@@ -182,6 +183,7 @@ pub(crate) async fn explain(
     }
     let driven = drive(&req, q.profile, |sent: &SentRequest| {
         let table = table.clone();
+        let upstream = upstream.clone();
         let outcomes = outcomes.clone();
         let mut b = Request::builder()
             .method(sent.method.as_str())
@@ -195,7 +197,7 @@ pub(crate) async fn explain(
         let built = b.body(body::empty());
         async move {
             let req = built.map_err(|e| format!("the request cannot be built: {e}"))?;
-            let res = table.dispatch(req, |_| StandIn).await;
+            let res = table.dispatch(req, |_| StandIn(upstream)).await;
             if let Ok(mut o) = outcomes.lock() {
                 o.push(res.extensions().get::<CorsOutcome>().cloned());
             }
@@ -230,10 +232,18 @@ pub(crate) async fn explain(
 /// The header the stand-in puts on "the upstream's" answer.
 const EXPLAIN_MARKER: &str = "x-preflight-explain";
 
+/// What an upstream answers to a request the gateway forwards (its method
+/// and path with query, as forwarded): a status and header lines. Given to
+/// [`Gateway::explain_with_upstream`](crate::Gateway::explain_with_upstream)
+/// to explain a fetch whose upstream answers something other than a plain
+/// `200`, a redirect for example.
+pub type Upstream = Arc<dyn Fn(&http::Method, &str) -> (u16, Vec<(String, String)>) + Send + Sync>;
+
 /// Explain's stand-in for the upstream, behind a route's method check: it
-/// answers at once, so that explaining never reaches an upstream.
-#[derive(Clone, Copy)]
-struct StandIn;
+/// answers at once, so that explaining never reaches an upstream; with an
+/// [`Upstream`], it answers what that says.
+#[derive(Clone)]
+struct StandIn(Option<Upstream>);
 
 impl Service<Request<GatewayBody>> for StandIn {
     type Response = Response<GatewayBody>;
@@ -244,7 +254,26 @@ impl Service<Request<GatewayBody>> for StandIn {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, _req: Request<GatewayBody>) -> Self::Future {
+    fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
+        if let Some(upstream) = &self.0 {
+            let target = req
+                .uri()
+                .path_and_query()
+                .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+            let (status, headers) = upstream(req.method(), &target);
+            let mut res = Response::new(body::empty());
+            *res.status_mut() =
+                http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+            for (k, v) in headers {
+                if let (Ok(k), Ok(v)) = (
+                    http::HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(&v),
+                ) {
+                    res.headers_mut().append(k, v);
+                }
+            }
+            return future::ready(Ok(res));
+        }
         let mut res = Response::new(body::full("(the upstream's response)"));
         res.headers_mut().insert(
             EXPLAIN_MARKER,

@@ -155,7 +155,18 @@ impl Gateway {
     /// gateway's real layers with a stand-in for the upstream). An `Err` is a
     /// query that cannot be run (a bad origin or path).
     pub async fn explain(&self, q: &ExplainQuery) -> Result<Explanation, String> {
-        explain::explain(self.table(), &self.origin(), q).await
+        explain::explain(self.table(), &self.origin(), q, None).await
+    }
+
+    /// [`Gateway::explain`] with `upstream` standing in for every route's
+    /// upstream: what it answers (a redirect, say) is what the gateway's
+    /// layers then decorate and the browser side judges, hop after hop.
+    pub async fn explain_with_upstream(
+        &self,
+        q: &ExplainQuery,
+        upstream: explain::Upstream,
+    ) -> Result<Explanation, String> {
+        explain::explain(self.table(), &self.origin(), q, Some(upstream)).await
     }
 
     /// The open WebSocket tunnels.

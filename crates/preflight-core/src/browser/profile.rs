@@ -83,6 +83,29 @@ impl Profile {
         matches!(self, Profile::Spec)
     }
 
+    /// Whether a redirect of a request that was preflighted is preflighted
+    /// again at every later hop, whatever its method and headers have become
+    /// (docs/browser-model.md#preflight-after-a-redirect): as if the request's
+    /// use-CORS-preflight flag were set from its first preflight on. The
+    /// standard and Chromium plan each hop afresh, so a `PATCH` answered `303`
+    /// goes on as a plain `GET`; Firefox (ESR 153) and WebKit (WebKitGTK 2.50)
+    /// send that `GET` a preflight of its own (`Access-Control-Request-Method:
+    /// GET`), found by the browser suite's differential test.
+    pub fn preflight_survives_redirects(self) -> bool {
+        matches!(self, Profile::Firefox | Profile::WebKit)
+    }
+
+    /// Whether the preflight of a redirect hop still names `Authorization`
+    /// when the cross-origin redirect dropped it from the request
+    /// (docs/browser-model.md#redirect-drops-authorization). Every engine sends
+    /// the request that follows without the header; WebKit (WebKitGTK 2.50)
+    /// still lists `authorization` in that hop's
+    /// `Access-Control-Request-Headers`, so the hop's server must allow it,
+    /// found by the browser suite's differential test.
+    pub fn preflight_keeps_dropped_authorization(self) -> bool {
+        matches!(self, Profile::WebKit)
+    }
+
     /// `chromium`, `spec`, `firefox` or `webkit`.
     pub fn name(self) -> &'static str {
         match self {

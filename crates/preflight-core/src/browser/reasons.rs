@@ -3,7 +3,8 @@
 //! WebKit reports none to page script or WebDriver
 //! (docs/browser-model.md#browser-profiles).
 
-use super::{Blocked, CorsError, Profile};
+use super::redirect::is_redirect_status;
+use super::{Blocked, CorsError, FetchOutcome, FetchTrace, Profile, Stage};
 
 impl Profile {
     /// The name this engine gives `blocked`, or `None` where it reports no
@@ -27,6 +28,38 @@ impl Profile {
             Profile::Firefox => blocked.cors_error().and_then(firefox_name),
             Profile::WebKit => None,
         }
+    }
+}
+
+impl FetchTrace {
+    /// The name `profile`'s engine gives this fetch's refusal, knowing where
+    /// it happened: [`Profile::reason_name`] of the blocked verdict, except
+    /// that Firefox names a credentialed request refused for
+    /// `Access-Control-Allow-Origin: *` on a redirect `CORSDidNotSucceed`
+    /// (on the final response, `CORSNotSupportingCredentials`). `None` when
+    /// the fetch was not blocked or the engine gives no name.
+    pub fn reason_name(&self, profile: Profile) -> Option<&'static str> {
+        let FetchOutcome::Blocked(blocked) = &self.outcome else {
+            return None;
+        };
+        let on_redirect = blocked.stage == Stage::Actual
+            && self
+                .exchanges
+                .last()
+                .and_then(|e| e.response.as_ref())
+                .is_some_and(|r| {
+                    is_redirect_status(r.status)
+                        && r.headers
+                            .iter()
+                            .any(|(n, _)| n.eq_ignore_ascii_case("location"))
+                });
+        if profile == Profile::Firefox
+            && on_redirect
+            && blocked.cors_error() == Some(CorsError::WildcardOriginNotAllowed)
+        {
+            return Some("CORSDidNotSucceed");
+        }
+        profile.reason_name(blocked)
     }
 }
 
@@ -134,6 +167,57 @@ mod tests {
             (CorsError::CorsDisabledScheme, "CORSDidNotSucceed"),
         ] {
             assert_eq!(ff.reason_name(&blocked(e)), Some(name), "{e:?}");
+        }
+    }
+
+    /// A credentialed GET answered with `Access-Control-Allow-Origin: *`, on
+    /// a redirect and on the final response: Firefox ESR 153 names the first
+    /// `CORSDidNotSucceed` (found by the browser suite's differential test,
+    /// seed 3), the second `CORSNotSupportingCredentials`.
+    #[test]
+    fn firefox_names_a_refused_redirect_by_where_it_happened() {
+        use crate::browser::{
+            simulate, BrowserRequest, CredentialsMode, PreflightCache, ServerResponse,
+        };
+        use crate::Origin;
+        let trace = |status: u16, profile: Profile| {
+            let req = BrowserRequest::new(
+                Origin::parse_serialized("https://app.example").unwrap(),
+                "https://api.example/r".parse().unwrap(),
+            )
+            .credentials(CredentialsMode::Include);
+            simulate(
+                &req,
+                profile,
+                &mut PreflightCache::new(profile),
+                std::time::Duration::ZERO,
+                |_| ServerResponse {
+                    status,
+                    headers: vec![
+                        ("access-control-allow-origin".into(), "*".into()),
+                        ("location".into(), "/next".into()),
+                    ],
+                },
+            )
+        };
+        for (status, firefox) in [
+            (302, "CORSDidNotSucceed"),
+            (200, "CORSNotSupportingCredentials"),
+        ] {
+            assert_eq!(
+                trace(status, Profile::Firefox).reason_name(Profile::Firefox),
+                Some(firefox),
+                "{status}"
+            );
+            assert_eq!(
+                trace(status, Profile::Chromium).reason_name(Profile::Chromium),
+                Some("WildcardOriginNotAllowed"),
+                "{status}"
+            );
+            assert_eq!(
+                trace(status, Profile::WebKit).reason_name(Profile::WebKit),
+                None
+            );
         }
     }
 

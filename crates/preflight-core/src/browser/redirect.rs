@@ -199,7 +199,12 @@ pub fn follow_redirect(
     let tainted_origin = plan.tainted_origin
         || (!next_origin.same_origin(&current_origin) && !plan.origin.same_origin(&current_origin));
 
-    // docs/browser-model.md#redirect-drops-authorization: a cross-origin hop drops `Authorization`.
+    // docs/browser-model.md#redirect-drops-authorization: a cross-origin hop drops `Authorization`
+    // (WebKit's preflight for the hop still asks for it: the headers before the drop).
+    let preflighted_headers = plan
+        .profile
+        .preflight_keeps_dropped_authorization()
+        .then(|| headers_next.clone());
     if !next_origin.same_origin(&current_origin) {
         headers_next.retain(|(n, _)| {
             let auth = n.eq_ignore_ascii_case("authorization");
@@ -213,17 +218,21 @@ pub fn follow_redirect(
     removed.dedup();
 
     // docs/browser-model.md#preflight-after-a-redirect: main fetch runs again for the new URL.
-    let next = build_plan(Hop {
+    let sent_headers = headers_next.clone();
+    let mut next = build_plan(Hop {
         profile: plan.profile,
         origin: plan.origin.clone(),
         url: next_url.clone(),
         method,
-        headers: headers_next,
+        headers: preflighted_headers.unwrap_or(headers_next),
         dropped_headers: plan.dropped_headers.clone(),
         credentials: plan.credentials,
         mode: plan.mode,
         redirect: plan.redirect,
-        force_preflight: plan.force_preflight,
+        // docs/browser-model.md#preflight-after-a-redirect: Firefox and
+        // WebKit keep preflighting once a request was preflighted.
+        force_preflight: plan.force_preflight
+            || (plan.needs_preflight && plan.profile.preflight_survives_redirects()),
         tainting: plan.tainting,
         tainted_origin,
         redirect_count: plan.redirect_count + 1,
@@ -232,6 +241,7 @@ pub fn follow_redirect(
         b.stage = Stage::Actual;
         b
     })?;
+    next.headers = sent_headers;
     Ok(RedirectOutcome::Follow(Box::new(RedirectHop {
         location: next_url,
         method_rewritten: rewrite,

@@ -206,3 +206,86 @@ fn r36_redirect_modes() {
         RedirectOutcome::NotARedirect
     );
 }
+
+#[test]
+fn firefox_and_webkit_preflight_every_hop_of_a_preflighted_request() {
+    // A PATCH, preflighted, answered 303: the GET that follows needs no
+    // preflight by the standard and in Chromium; Firefox and WebKit send one
+    // (ACRM GET, no ACRH), seen by the browser suite.
+    let hop = [
+        ("Location", "https://api.example/next"),
+        ("Access-Control-Allow-Origin", APP),
+    ];
+    let patch = request("PATCH", &api("/r"));
+    for profile in Profile::ALL {
+        let p = planned_in(&patch, profile);
+        assert!(p.needs_preflight, "{profile}");
+        let next = follow(&p, 303, &hop);
+        assert_eq!(next.method, "GET", "{profile}");
+        let sticky = matches!(profile, Profile::Firefox | Profile::WebKit);
+        assert_eq!(next.needs_preflight, sticky, "{profile}");
+        assert_eq!(profile.preflight_survives_redirects(), sticky, "{profile}");
+        if sticky {
+            assert_eq!(
+                next.preflight_headers
+                    .iter()
+                    .find(|(n, _)| n == "Access-Control-Request-Method")
+                    .map(|(_, v)| v.as_str()),
+                Some("GET"),
+                "{profile}"
+            );
+            assert!(
+                !next
+                    .preflight_headers
+                    .iter()
+                    .any(|(n, _)| n == "Access-Control-Request-Headers"),
+                "{profile}: {:?}",
+                next.preflight_headers
+            );
+        }
+        // A request that was not preflighted is not preflighted after a hop.
+        let get = planned_in(&request("GET", &api("/r")), profile);
+        assert!(!follow(&get, 302, &hop).needs_preflight, "{profile}");
+    }
+}
+
+#[test]
+fn webkit_still_asks_for_authorization_after_a_cross_origin_hop_drops_it() {
+    // A GET with Authorization, preflighted, answered 307 to a third origin:
+    // every engine drops the header from the request that follows; WebKit
+    // still names it in that hop's preflight (and so needs it allowed), seen
+    // by the browser suite.
+    let get = request("GET", &api("/r")).header("Authorization", "Bearer t");
+    let hop = [
+        ("Location", "https://cdn.example/next"),
+        ("Access-Control-Allow-Origin", APP),
+    ];
+    for profile in [Profile::Chromium, Profile::Firefox, Profile::WebKit] {
+        let next = follow(&planned_in(&get, profile), 307, &hop);
+        assert!(
+            !next
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization")),
+            "{profile}: {:?}",
+            next.headers
+        );
+        let acrh = next
+            .preflight_headers
+            .iter()
+            .find(|(n, _)| n == "Access-Control-Request-Headers")
+            .map(|(_, v)| v.as_str());
+        let webkit = profile == Profile::WebKit;
+        assert_eq!(acrh, webkit.then_some("authorization"), "{profile}");
+        assert_eq!(
+            next.unsafe_headers.contains(&"authorization".to_string()),
+            webkit,
+            "{profile}"
+        );
+        assert_eq!(
+            profile.preflight_keeps_dropped_authorization(),
+            webkit,
+            "{profile}"
+        );
+    }
+}
