@@ -3,6 +3,7 @@
 # callgrind (steady under load, unlike wall-clock figures), and where they go.
 #
 #   bench/callgrind/profile.sh [preflight|get|preflight-log] [N]   # default: preflight 4000
+#   PREFLIGHT=/tmp/old TAG=before bench/callgrind/profile.sh get     # another binary
 #
 # The gateway runs under callgrind twice, serving N/4 and then N requests
 # (bench/callgrind/client.py, 4 kept-alive connections, one request at a
@@ -30,8 +31,11 @@ trap cleanup EXIT
 export PATH="$PATH:/usr/sbin"
 UP=18120
 PORT=18121
-(cd "$ROOT" && cargo build --release -q -j2 -p preflight)
-PREFLIGHT="$CARGO_TARGET_DIR/release/preflight"
+# PREFLIGHT=path/to/binary profiles that binary instead (a before/after pair).
+if [ -z "${PREFLIGHT:-}" ]; then
+    (cd "$ROOT" && cargo build --release -q -j2 -p preflight)
+    PREFLIGHT="$CARGO_TARGET_DIR/release/preflight"
+fi
 sed -e "s|@UP@|$UP|g" -e "s|@PORT@|$UP|g" -e "s|@DIR@|$WORK|g" "$ROOT/bench/conf/nginx-upstream.conf.in" > "$WORK/up.conf"
 sed -e "s|@UP@|$UP|g" -e "s|@PORT@|$PORT|g" "$ROOT/bench/conf/preflight.toml.in" > "$WORK/preflight.toml"
 setsid nginx -c "$WORK/up.conf" -e "$WORK/up.err" > /dev/null 2>&1 &
@@ -57,7 +61,8 @@ one() { # requests -> total instructions of the run
 small=$((N / 4))
 a=$(one "$small")
 b=$(one "$N")
-cp "$WORK/cg.out" "$OUT/callgrind.$KIND.out"
+TAG="${TAG:-$KIND}"
+cp "$WORK/cg.out" "$OUT/callgrind.$TAG.out"
 per=$(( (b - a) / (N - small) ))
-echo "$KIND: $per instructions per request ($a for $small requests, $b for $N)"
-echo "$KIND	$per" >> "$OUT/callgrind.tsv"
+echo "$TAG: $per instructions per request ($a for $small requests, $b for $N)"
+echo "$TAG	$per" >> "$OUT/callgrind.tsv"

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use http::header::ORIGIN;
-use http::Request;
+use http::{HeaderValue, Method, Request, Uri};
 use preflight_core::Refusal;
 use preflight_tower::CorsOutcome;
 use tower::{Layer, Service};
@@ -57,15 +57,33 @@ pub(crate) struct Observe<S> {
     layer: ObserveLayer,
 }
 
-/// What the access log says of the request, read before it goes on.
+/// What the access log says of the request, read before it goes on. These
+/// share the request's buffers (no copy); what is kept of them past the
+/// request (a refusal's record) or written (the log) is cut to a fixed size
+/// there, as every string kept from a request (RELIABILITY.md, bounded
+/// memory).
 struct Seen {
-    /// Cut to a fixed size, as every string kept from a request
-    /// (RELIABILITY.md, bounded memory).
-    method: String,
-    path: String,
-    origin: Option<String>,
+    method: Method,
+    uri: Uri,
+    origin: Option<HeaderValue>,
     remote: SocketAddr,
     started: Instant,
+}
+
+impl Seen {
+    fn method(&self) -> String {
+        clip(self.method.as_str())
+    }
+
+    fn path(&self) -> String {
+        clip(self.uri.path())
+    }
+
+    fn origin(&self) -> Option<String> {
+        self.origin
+            .as_ref()
+            .map(|o| clip(&String::from_utf8_lossy(o.as_bytes())))
+    }
 }
 
 impl<S, B> Service<Request<B>> for Observe<S>
@@ -83,12 +101,9 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let seen = Seen {
-            method: clip(req.method().as_str()),
-            path: clip(req.uri().path()),
-            origin: req
-                .headers()
-                .get(ORIGIN)
-                .map(|o| clip(&String::from_utf8_lossy(o.as_bytes()))),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            origin: req.headers().get(ORIGIN).cloned(),
             remote: self.layer.remote,
             started: Instant::now(),
         };
@@ -111,7 +126,7 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
         .get::<MatchedRoute>()
         .map_or(NO_ROUTE, |m| m.0.path.as_str());
     let status = res.status().as_u16();
-    metrics.request(label, &seen.method, status);
+    metrics.request(label, seen.method.as_str(), status);
     if let Some(t) = res
         .extensions()
         .get::<ProxyTiming>()
@@ -146,9 +161,9 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
         metrics.refused(RefusedRequest {
             at: SystemTime::now(),
             route: label.to_string(),
-            method: seen.method.to_string(),
-            path: seen.path.clone(),
-            origin: seen.origin.clone().unwrap_or_default(),
+            method: seen.method(),
+            path: seen.path(),
+            origin: seen.origin().unwrap_or_default(),
             kind: "websocket",
             code: ws.code.to_string(),
             reason: ws.reason.to_string(),
@@ -158,9 +173,9 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
         metrics.refused(RefusedRequest {
             at: SystemTime::now(),
             route: label.to_string(),
-            method: seen.method.clone(),
-            path: seen.path.clone(),
-            origin: seen.origin.clone().unwrap_or_default(),
+            method: seen.method(),
+            path: seen.path(),
+            origin: seen.origin().unwrap_or_default(),
             kind,
             code: r.code().to_string(),
             reason: why.clone().unwrap_or_default(),
@@ -169,11 +184,11 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
     tracing::info!(
         target: "preflight::access",
         remote = %seen.remote,
-        method = %seen.method,
-        path = %seen.path,
+        method = %seen.method(),
+        path = %seen.path(),
         status,
         route = label,
-        origin = seen.origin.as_deref().unwrap_or("-"),
+        origin = seen.origin().as_deref().unwrap_or("-"),
         cors,
         why = why.as_deref().unwrap_or("-"),
         // Milliseconds to the microsecond: a fixed width that reads and

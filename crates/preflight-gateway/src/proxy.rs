@@ -372,6 +372,24 @@ pub(crate) fn upstream_uri(route: &Route, uri: &Uri) -> Option<Uri> {
 /// RFC 9110 §7.6.1: `Connection` and the names it lists, and the fixed
 /// hop-by-hop names, are for one connection only.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    const FIXED: [HeaderName; 8] = [
+        CONNECTION,
+        KEEP_ALIVE,
+        PROXY_AUTHENTICATE,
+        PROXY_AUTHORIZATION,
+        TE,
+        TRAILER,
+        TRANSFER_ENCODING,
+        UPGRADE,
+    ];
+    // Most messages carry none of them: one pass over the names instead of
+    // a removal per name. `Connection` lists names only if it is there.
+    if !headers
+        .keys()
+        .any(|k| FIXED.contains(k) || k.as_str().starts_with("proxy-"))
+    {
+        return;
+    }
     let listed: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -382,16 +400,7 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     for name in listed {
         headers.remove(name);
     }
-    for name in [
-        CONNECTION,
-        KEEP_ALIVE,
-        PROXY_AUTHENTICATE,
-        PROXY_AUTHORIZATION,
-        TE,
-        TRAILER,
-        TRANSFER_ENCODING,
-        UPGRADE,
-    ] {
+    for name in FIXED {
         headers.remove(name);
     }
     let proxy: Vec<HeaderName> = headers
