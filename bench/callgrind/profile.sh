@@ -2,7 +2,7 @@
 # Instructions per request of the release `preflight serve`, counted with
 # callgrind (steady under load, unlike wall-clock figures), and where they go.
 #
-#   bench/callgrind/profile.sh [preflight|get|preflight-log] [N]   # default: preflight 4000
+#   bench/callgrind/profile.sh [preflight|get|preflight-log|preflight-stderr] [N]   # default: preflight 4000
 #   PREFLIGHT=/tmp/old TAG=before bench/callgrind/profile.sh get     # another binary
 #
 # The gateway runs under callgrind twice, serving N/4 and then N requests
@@ -37,12 +37,17 @@ if [ -z "${PREFLIGHT:-}" ]; then
     PREFLIGHT="$CARGO_TARGET_DIR/release/preflight"
 fi
 sed -e "s|@UP@|$UP|g" -e "s|@PORT@|$UP|g" -e "s|@DIR@|$WORK|g" "$ROOT/bench/conf/nginx-upstream.conf.in" > "$WORK/up.conf"
-sed -e "s|@UP@|$UP|g" -e "s|@PORT@|$PORT|g" "$ROOT/bench/conf/preflight.toml.in" > "$WORK/preflight.toml"
+ACCESS=off
+[ "$KIND" = preflight-log ] && ACCESS="$WORK/access.log"
+[ "$KIND" = preflight-stderr ] && ACCESS=stderr
+sed -e "s|@UP@|$UP|g" -e "s|@PORT@|$PORT|g" -e "s|@ACCESS_LOG@|$ACCESS|g" "$ROOT/bench/conf/preflight.toml.in" > "$WORK/preflight.toml"
 setsid nginx -c "$WORK/up.conf" -e "$WORK/up.err" > /dev/null 2>&1 &
 PGIDS+=($!)
 log=warn
 client_kind=$KIND
-if [ "$KIND" = preflight-log ]; then log=info; client_kind=preflight; fi
+# preflight-log: to a file ([server] access_log); preflight-stderr: the
+# tracing event, to stderr.
+case "$KIND" in preflight-log) client_kind=preflight ;; preflight-stderr) log=info; client_kind=preflight ;; esac
 
 one() { # requests -> total instructions of the run
     local n="$1" pid

@@ -131,7 +131,13 @@ fn ip_value(ip: IpAddr) -> HeaderValue {
                     len += 1;
                 }
                 let digits = [octet / 100, octet / 10 % 10, octet % 10];
-                let skip = if octet >= 100 { 0 } else if octet >= 10 { 1 } else { 2 };
+                let skip = if octet >= 100 {
+                    0
+                } else if octet >= 10 {
+                    1
+                } else {
+                    2
+                };
                 for d in &digits[skip..] {
                     buf[len] = b'0' + d;
                     len += 1;
@@ -139,8 +145,9 @@ fn ip_value(ip: IpAddr) -> HeaderValue {
             }
             HeaderValue::from_bytes(&buf[..len]).unwrap_or(HeaderValue::from_static("unknown"))
         }
-        IpAddr::V6(_) => HeaderValue::from_str(&ip.to_string())
-            .unwrap_or(HeaderValue::from_static("unknown")),
+        IpAddr::V6(_) => {
+            HeaderValue::from_str(&ip.to_string()).unwrap_or(HeaderValue::from_static("unknown"))
+        }
     }
 }
 

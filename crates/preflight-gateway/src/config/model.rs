@@ -58,6 +58,22 @@ pub struct ServerConfig {
     /// `None`: what fits the process's file limit, found at start.
     pub max_connections: Option<usize>,
     pub upstream_max_connections: usize,
+    /// Where each request's line goes (docs/configuration.md, "Access log").
+    pub access_log: AccessLogTarget,
+}
+
+/// `[server] access_log`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    /// An event of the `preflight::access` target, written with the other
+    /// messages (`RUST_LOG`, `--log-format`).
+    #[default]
+    Stderr,
+    /// None.
+    Off,
+    /// Lines appended to this file (resolved against the configuration
+    /// file's directory), formatted and written in batches by the gateway.
+    File(PathBuf),
 }
 
 impl Default for ServerConfig {
@@ -82,6 +98,7 @@ impl Default for ServerConfig {
             h2_max_concurrent_streams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
             max_connections: None,
             upstream_max_connections: DEFAULT_UPSTREAM_MAX_CONNECTIONS,
+            access_log: AccessLogTarget::Stderr,
         }
     }
 }

@@ -44,6 +44,7 @@ pub(crate) struct RawServer {
     pub(crate) h2_max_concurrent_streams: Option<i64>,
     pub(crate) max_connections: Option<i64>,
     pub(crate) upstream_max_connections: Option<i64>,
+    pub(crate) access_log: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
