@@ -83,6 +83,7 @@ fn query(case: &DiffCase, page_origin: &str, profile: Profile) -> ExplainQuery {
         headers: case.headers.clone(),
         credentials: preflight_browser_tests::cases::credentials_mode(case.credentials),
         profile,
+        all_engines: false,
     }
 }
 

@@ -98,18 +98,21 @@ pub(crate) fn check_header_size<B>(req: &Request<B>, limit: usize) -> Result<(),
 /// Normalize the path (forwarded as normalized) and hold back an ambiguous
 /// `Origin`. A preflight with more than one origin is refused here.
 pub(crate) fn prepare<B>(req: &mut Request<B>) -> Result<Prepared, Refused> {
-    let normalized = path::normalize(req.uri().path()).map_err(|r| match r {
-        PathRefusal::TooLong => Refused {
-            status: StatusCode::URI_TOO_LONG,
-            message: r.message(),
-        },
-        r => Refused::bad(r.message()),
-    })?;
-    if normalized.path != req.uri().path() {
-        let pq = match req.uri().query() {
+    let (rewritten, encoded_separator) = {
+        let normalized = path::normalize(req.uri().path()).map_err(|r| match r {
+            PathRefusal::TooLong => Refused {
+                status: StatusCode::URI_TOO_LONG,
+                message: r.message(),
+            },
+            r => Refused::bad(r.message()),
+        })?;
+        let rewritten = (normalized.path != req.uri().path()).then(|| match req.uri().query() {
             Some(q) => format!("{}?{q}", normalized.path),
-            None => normalized.path.clone(),
-        };
+            None => normalized.path.into_owned(),
+        });
+        (rewritten, normalized.encoded_separator)
+    };
+    if let Some(pq) = rewritten {
         let pq = PathAndQuery::try_from(pq)
             .map_err(|_| Refused::bad("the request path cannot be forwarded"))?;
         let mut parts = req.uri().clone().into_parts();
@@ -128,7 +131,7 @@ pub(crate) fn prepare<B>(req: &mut Request<B>) -> Result<Prepared, Refused> {
         });
     }
     Ok(Prepared {
-        encoded_separator: normalized.encoded_separator,
+        encoded_separator,
         ambiguous_origin,
     })
 }
@@ -138,17 +141,23 @@ pub(crate) fn prepare<B>(req: &mut Request<B>) -> Result<Prepared, Refused> {
 /// treated as a disallowed origin: removed before the CORS decision, the
 /// first kept in [`HeldOrigin`] to be forwarded alone.
 fn hold_ambiguous_origin<B>(req: &mut Request<B>) -> bool {
-    let values: Vec<&HeaderValue> = req.headers().get_all(ORIGIN).iter().collect();
-    let ambiguous = values.len() > 1
-        || values.first().is_some_and(|v| {
-            v.as_bytes()
-                .iter()
-                .any(|b| *b == b',' || b.is_ascii_whitespace())
-        });
-    if !ambiguous {
+    let held = {
+        let mut values = req.headers().get_all(ORIGIN).iter();
+        let first = values.next();
+        let ambiguous = values.next().is_some()
+            || first.is_some_and(|v| {
+                v.as_bytes()
+                    .iter()
+                    .any(|b| *b == b',' || b.is_ascii_whitespace())
+            });
+        if !ambiguous {
+            return false;
+        }
+        first.cloned()
+    };
+    let Some(first) = held else {
         return false;
-    }
-    let first = values[0].clone();
+    };
     req.headers_mut().remove(ORIGIN);
     req.extensions_mut().insert(HeldOrigin(first));
     true

@@ -12,6 +12,7 @@ use http::Request;
 use hyper::body::Incoming;
 use tower::{Layer, ServiceExt};
 
+use crate::access_log::AccessLog;
 use crate::body::{self, GatewayResponse};
 use crate::config::{Config, ConfigError};
 use crate::explain::{self, ExplainQuery, Explanation};
@@ -35,12 +36,15 @@ struct Shared {
     config_path: Option<PathBuf>,
     ready: AtomicBool,
     tunnels: Tunnels,
+    /// As configured at start (a reload does not move it).
+    access_log: AccessLog,
 }
 
 impl Gateway {
     /// A gateway serving this configuration. Reloads read `config.path`.
     pub fn new(config: Config) -> Gateway {
         let config_path = config.path.clone();
+        let access_log = AccessLog::new(&config.server.access_log);
         Gateway {
             shared: Arc::new(Shared {
                 table: ArcSwap::from_pointee(Table::new(config)),
@@ -48,6 +52,7 @@ impl Gateway {
                 config_path,
                 ready: AtomicBool::new(true),
                 tunnels: Tunnels::default(),
+                access_log,
             }),
         }
     }
@@ -131,7 +136,12 @@ impl Gateway {
             conn,
             tunnels: self.shared.tunnels.clone(),
         };
-        let service = ObserveLayer::new(self.shared.metrics.clone(), conn.remote).layer(routes);
+        let service = ObserveLayer::new(
+            self.shared.metrics.clone(),
+            conn.remote,
+            self.shared.access_log.clone(),
+        )
+        .layer(routes);
         infallible(service.oneshot(req).await)
     }
 
@@ -167,6 +177,12 @@ impl Gateway {
         upstream: explain::Upstream,
     ) -> Result<Explanation, String> {
         explain::explain(self.table(), &self.origin(), q, Some(upstream)).await
+    }
+
+    /// Write out the access log's pending lines (when it goes to a file),
+    /// waiting at most `limit`: at shutdown.
+    pub fn flush_access_log(&self, limit: std::time::Duration) {
+        self.shared.access_log.flush(limit);
     }
 
     /// The open WebSocket tunnels.

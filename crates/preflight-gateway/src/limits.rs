@@ -152,10 +152,15 @@ impl HostPermits {
     pub(crate) async fn acquire(&self, authority: &str) -> Option<OwnedSemaphorePermit> {
         let semaphore = {
             let mut hosts = self.hosts.lock().ok()?;
-            hosts
-                .entry(authority.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
-                .clone()
+            // Looked up by `&str` first: the key is copied once per host,
+            // not once per request.
+            match hosts.get(authority) {
+                Some(s) => s.clone(),
+                None => hosts
+                    .entry(authority.to_string())
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+                    .clone(),
+            }
         };
         semaphore.acquire_owned().await.ok()
     }

@@ -1,8 +1,9 @@
 //! What the gateway counts: Prometheus metrics, the last refused cross-origin
 //! requests, and the state of the last reload.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -85,6 +86,53 @@ pub struct Metrics {
     in_flight: Gauge,
     refusals: Mutex<VecDeque<RefusedRequest>>,
     last_reload: Mutex<Option<ReloadStatus>>,
+    request_handles: Handles<Counter>,
+    preflight_handles: Handles<Counter>,
+    latency_handles: Handles<Histogram>,
+}
+
+/// Metric handles already resolved, found by their labels without building
+/// a label set: `Family::get_or_create` takes an owned label set, so each
+/// request would otherwise allocate its label strings and hash them twice.
+/// Keyed by a hash of (route, text, number); a bucket holds every entry of
+/// that hash and each is compared in full, so a collision costs a compare,
+/// never a wrong count. As bounded as the families themselves: routes come
+/// from the configuration, the texts and numbers from fixed sets.
+struct Handles<V> {
+    map: RwLock<HashMap<u64, Vec<(Box<str>, &'static str, u16, V)>>>,
+}
+
+impl<V: Clone> Handles<V> {
+    fn new() -> Self {
+        Handles {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, route: &str, text: &'static str, n: u16, make: impl FnOnce() -> V) -> V {
+        let mut h = DefaultHasher::new();
+        (route, text, n).hash(&mut h);
+        let key = h.finish();
+        let found = |bucket: &Vec<(Box<str>, &'static str, u16, V)>| {
+            bucket
+                .iter()
+                .find(|(r, t, m, _)| &**r == route && *t == text && *m == n)
+                .map(|(_, _, _, v)| v.clone())
+        };
+        if let Ok(map) = self.map.read() {
+            if let Some(v) = map.get(&key).and_then(found) {
+                return v;
+            }
+        }
+        let v = make();
+        if let Ok(mut map) = self.map.write() {
+            let bucket = map.entry(key).or_default();
+            if found(bucket).is_none() {
+                bucket.push((route.into(), text, n, v.clone()));
+            }
+        }
+        v
+    }
 }
 
 impl Default for Metrics {
@@ -158,6 +206,9 @@ impl Metrics {
             in_flight,
             refusals: Mutex::new(VecDeque::with_capacity(REFUSALS_KEPT)),
             last_reload: Mutex::new(None),
+            request_handles: Handles::new(),
+            preflight_handles: Handles::new(),
+            latency_handles: Handles::new(),
         }
     }
 
@@ -166,34 +217,46 @@ impl Metrics {
         const KNOWN: [&str; 9] = [
             "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
         ];
-        let method = if KNOWN.contains(&method) {
-            method
-        } else {
-            "other"
-        };
-        self.requests
-            .get_or_create(&RequestLabels {
-                route: route.to_string(),
-                method: method.to_string(),
-                status,
+        let method: &'static str = KNOWN
+            .iter()
+            .find(|m| **m == method)
+            .copied()
+            .unwrap_or("other");
+        self.request_handles
+            .get(route, method, status, || {
+                self.requests
+                    .get_or_create(&RequestLabels {
+                        route: route.to_string(),
+                        method: method.to_string(),
+                        status,
+                    })
+                    .clone()
             })
             .inc();
     }
 
-    pub(crate) fn preflight(&self, route: &str, allowed: bool, reason: &str) {
-        self.preflights
-            .get_or_create(&PreflightLabels {
-                route: route.to_string(),
-                verdict: if allowed { "allowed" } else { "refused" }.to_string(),
-                reason: reason.to_string(),
+    pub(crate) fn preflight(&self, route: &str, allowed: bool, reason: &'static str) {
+        self.preflight_handles
+            .get(route, reason, u16::from(allowed), || {
+                self.preflights
+                    .get_or_create(&PreflightLabels {
+                        route: route.to_string(),
+                        verdict: if allowed { "allowed" } else { "refused" }.to_string(),
+                        reason: reason.to_string(),
+                    })
+                    .clone()
             })
             .inc();
     }
 
     pub(crate) fn upstream_latency(&self, route: &str, elapsed: Duration) {
-        self.upstream_latency
-            .get_or_create(&RouteLabels {
-                route: route.to_string(),
+        self.latency_handles
+            .get(route, "", 0, || {
+                self.upstream_latency
+                    .get_or_create(&RouteLabels {
+                        route: route.to_string(),
+                    })
+                    .clone()
             })
             .observe(elapsed.as_secs_f64());
     }

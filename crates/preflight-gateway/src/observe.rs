@@ -3,6 +3,7 @@
 //! route's CORS layer decided ([`CorsOutcome`]) from the response; a refusal's
 //! code and text are its [`Refusal`]'s own.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -11,11 +12,12 @@ use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use http::header::ORIGIN;
-use http::Request;
+use http::{HeaderValue, Method, Request, Uri};
 use preflight_core::Refusal;
 use preflight_tower::CorsOutcome;
 use tower::{Layer, Service};
 
+use crate::access_log::{self, AccessLog};
 use crate::body::GatewayResponse;
 use crate::limits::clip;
 use crate::metrics::{Metrics, RefusedRequest};
@@ -31,11 +33,20 @@ pub(crate) const NO_ROUTE: &str = "(no route)";
 pub(crate) struct ObserveLayer {
     metrics: Arc<Metrics>,
     remote: SocketAddr,
+    access: AccessLog,
 }
 
 impl ObserveLayer {
-    pub(crate) fn new(metrics: Arc<Metrics>, remote: SocketAddr) -> ObserveLayer {
-        ObserveLayer { metrics, remote }
+    pub(crate) fn new(
+        metrics: Arc<Metrics>,
+        remote: SocketAddr,
+        access: AccessLog,
+    ) -> ObserveLayer {
+        ObserveLayer {
+            metrics,
+            remote,
+            access,
+        }
     }
 }
 
@@ -57,15 +68,42 @@ pub(crate) struct Observe<S> {
     layer: ObserveLayer,
 }
 
-/// What the access log says of the request, read before it goes on.
+/// What the access log says of the request, read before it goes on. These
+/// share the request's buffers (no copy); what is kept of them past the
+/// request (a refusal's record) or written (the log) is cut to a fixed size
+/// there, as every string kept from a request (RELIABILITY.md, bounded
+/// memory).
 struct Seen {
-    /// Cut to a fixed size, as every string kept from a request
-    /// (RELIABILITY.md, bounded memory).
-    method: String,
-    path: String,
-    origin: Option<String>,
+    method: Method,
+    uri: Uri,
+    origin: Option<HeaderValue>,
     remote: SocketAddr,
     started: Instant,
+}
+
+impl Seen {
+    fn method(&self) -> Cow<'_, str> {
+        clipped(Cow::Borrowed(self.method.as_str()))
+    }
+
+    fn path(&self) -> Cow<'_, str> {
+        clipped(Cow::Borrowed(self.uri.path()))
+    }
+
+    fn origin(&self) -> Option<Cow<'_, str>> {
+        self.origin
+            .as_ref()
+            .map(|o| clipped(String::from_utf8_lossy(o.as_bytes())))
+    }
+}
+
+/// `s` cut as [`clip`] cuts it, copied only when it is cut.
+fn clipped(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.len() <= crate::limits::KEPT_STRING_MAX {
+        s
+    } else {
+        Cow::Owned(clip(&s))
+    }
 }
 
 impl<S, B> Service<Request<B>> for Observe<S>
@@ -83,21 +121,19 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let seen = Seen {
-            method: clip(req.method().as_str()),
-            path: clip(req.uri().path()),
-            origin: req
-                .headers()
-                .get(ORIGIN)
-                .map(|o| clip(&String::from_utf8_lossy(o.as_bytes()))),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            origin: req.headers().get(ORIGIN).cloned(),
             remote: self.layer.remote,
             started: Instant::now(),
         };
         let metrics = self.layer.metrics.clone();
+        let access = self.layer.access.clone();
         let in_flight = InFlight::new(metrics.clone());
         let future = self.inner.call(req);
         Box::pin(async move {
             let res = future.await?;
-            record(&metrics, &seen, &res);
+            record(&metrics, &access, &seen, &res);
             drop(in_flight);
             Ok(res)
         })
@@ -105,13 +141,13 @@ where
 }
 
 /// Count the request, record a refusal, write the access log line.
-fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
+fn record(metrics: &Metrics, access: &AccessLog, seen: &Seen, res: &GatewayResponse) {
     let label = res
         .extensions()
         .get::<MatchedRoute>()
         .map_or(NO_ROUTE, |m| m.0.path.as_str());
     let status = res.status().as_u16();
-    metrics.request(label, &seen.method, status);
+    metrics.request(label, seen.method.as_str(), status);
     if let Some(t) = res
         .extensions()
         .get::<ProxyTiming>()
@@ -146,9 +182,9 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
         metrics.refused(RefusedRequest {
             at: SystemTime::now(),
             route: label.to_string(),
-            method: seen.method.to_string(),
-            path: seen.path.clone(),
-            origin: seen.origin.clone().unwrap_or_default(),
+            method: seen.method().into_owned(),
+            path: seen.path().into_owned(),
+            origin: seen.origin().unwrap_or_default().into_owned(),
             kind: "websocket",
             code: ws.code.to_string(),
             reason: ws.reason.to_string(),
@@ -158,28 +194,47 @@ fn record(metrics: &Metrics, seen: &Seen, res: &GatewayResponse) {
         metrics.refused(RefusedRequest {
             at: SystemTime::now(),
             route: label.to_string(),
-            method: seen.method.clone(),
-            path: seen.path.clone(),
-            origin: seen.origin.clone().unwrap_or_default(),
+            method: seen.method().into_owned(),
+            path: seen.path().into_owned(),
+            origin: seen.origin().unwrap_or_default().into_owned(),
             kind,
             code: r.code().to_string(),
             reason: why.clone().unwrap_or_default(),
         });
     }
-    tracing::info!(
-        target: "preflight::access",
-        remote = %seen.remote,
-        method = %seen.method,
-        path = %seen.path,
-        status,
-        route = label,
-        origin = seen.origin.as_deref().unwrap_or("-"),
-        cors,
-        why = why.as_deref().unwrap_or("-"),
-        // Milliseconds to the microsecond: a fixed width that reads and
-        // sorts alike, not a float's shortest round-trip form.
-        ms = %format_args!("{:.3}", seen.started.elapsed().as_secs_f64() * 1000.0),
-    );
+    let why = why.as_deref().unwrap_or("-");
+    match access {
+        AccessLog::Off => {}
+        AccessLog::Stderr => tracing::info!(
+            target: "preflight::access",
+            remote = %seen.remote,
+            method = %seen.method(),
+            path = %seen.path(),
+            status,
+            route = label,
+            origin = seen.origin().as_deref().unwrap_or("-"),
+            cors,
+            why,
+            // Milliseconds to the microsecond: a fixed width that reads and
+            // sorts alike, not a float's shortest round-trip form.
+            ms = %format_args!("{:.3}", seen.started.elapsed().as_secs_f64() * 1000.0),
+        ),
+        // The same fields, one `key=value` line each (docs/configuration.md,
+        // "Access log"), into the log's shared buffer.
+        AccessLog::File(log) => log.line(|b| {
+            access_log::timestamp(b, SystemTime::now());
+            access_log::field_display(b, "remote", seen.remote);
+            access_log::field(b, "method", &seen.method());
+            access_log::field(b, "path", &seen.path());
+            access_log::field_display(b, "status", status);
+            access_log::field(b, "route", label);
+            access_log::field(b, "origin", seen.origin().as_deref().unwrap_or("-"));
+            access_log::field(b, "cors", cors);
+            access_log::field(b, "why", why);
+            let us = seen.started.elapsed().as_micros();
+            access_log::field_display(b, "ms", format_args!("{}.{:03}", us / 1000, us % 1000));
+        }),
+    }
 }
 
 /// Counts a request in flight until dropped.

@@ -33,8 +33,9 @@ impl PathRefusal {
 
 /// A normalized path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Normalized {
-    pub(crate) path: String,
+pub(crate) struct Normalized<'a> {
+    /// Borrowed from the request when there was nothing to change.
+    pub(crate) path: Cow<'a, str>,
     /// The path holds `%2F` or `%5C` (an encoded `/` or `\`), which an
     /// upstream may decode into a separator after the gateway routed.
     pub(crate) encoded_separator: bool,
@@ -46,17 +47,24 @@ pub(crate) struct Normalized {
 /// them) are decoded, other escapes get upper-case hex; §6.2.2.3 and
 /// §5.2.4: dot-segments are removed; repeated slashes are merged, as the
 /// common servers do before they match a location.
-pub(crate) fn normalize(path: &str) -> Result<Normalized, PathRefusal> {
+pub(crate) fn normalize(path: &str) -> Result<Normalized<'_>, PathRefusal> {
     if !path.starts_with('/') {
         return Err(PathRefusal::NotOriginForm);
     }
     if path.len() > MAX_PATH {
         return Err(PathRefusal::TooLong);
     }
-    // Most paths have nothing to normalize.
-    if !path.contains("//") && !path.contains("/.") && !path.contains(['%', '\\']) {
+    // Most paths have nothing to normalize: no `//`, no `/.`, no `%`, no
+    // `\`, found in one pass over the bytes.
+    let bytes = path.as_bytes();
+    let plain = !bytes.iter().enumerate().any(|(i, b)| match b {
+        b'%' | b'\\' => true,
+        b'/' => matches!(bytes.get(i + 1), Some(b'/' | b'.')),
+        _ => false,
+    });
+    if plain {
         return Ok(Normalized {
-            path: path.to_string(),
+            path: Cow::Borrowed(path),
             encoded_separator: false,
         });
     }
@@ -93,7 +101,7 @@ pub(crate) fn normalize(path: &str) -> Result<Normalized, PathRefusal> {
         path.push('/');
     }
     Ok(Normalized {
-        path,
+        path: Cow::Owned(path),
         encoded_separator,
     })
 }
@@ -149,7 +157,7 @@ mod tests {
     use super::*;
 
     fn n(p: &str) -> String {
-        normalize(p).unwrap().path
+        normalize(p).unwrap().path.into_owned()
     }
 
     #[test]

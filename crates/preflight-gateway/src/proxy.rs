@@ -382,17 +382,7 @@ pub(crate) fn upstream_uri(route: &Route, uri: &Uri) -> Option<Uri> {
 /// RFC 9110 §7.6.1: `Connection` and the names it lists, and the fixed
 /// hop-by-hop names, are for one connection only.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in [
+    const FIXED: [HeaderName; 8] = [
         CONNECTION,
         KEEP_ALIVE,
         PROXY_AUTHENTICATE,
@@ -401,16 +391,47 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
         TRAILER,
         TRANSFER_ENCODING,
         UPGRADE,
-    ] {
-        headers.remove(name);
+    ];
+    // One pass over the names finds which of them are there (most messages
+    // carry none, an upstream's answer often `Connection`); only those are
+    // removed. `Connection` lists names only if it is there.
+    let mut present = 0u8;
+    let mut proxy_named = false;
+    for k in headers.keys() {
+        match FIXED.iter().position(|f| f == k) {
+            Some(i) => present |= 1 << i,
+            None => proxy_named |= k.as_str().starts_with("proxy-"),
+        }
     }
-    let proxy: Vec<HeaderName> = headers
-        .keys()
-        .filter(|k| k.as_str().starts_with("proxy-"))
-        .cloned()
-        .collect();
-    for name in proxy {
-        headers.remove(name);
+    if present == 0 && !proxy_named {
+        return;
+    }
+    if present & 1 != 0 {
+        let listed: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+            .collect();
+        for name in listed {
+            headers.remove(name);
+        }
+    }
+    for (i, name) in FIXED.into_iter().enumerate() {
+        if present & (1 << i) != 0 {
+            headers.remove(name);
+        }
+    }
+    if proxy_named {
+        let proxy: Vec<HeaderName> = headers
+            .keys()
+            .filter(|k| k.as_str().starts_with("proxy-"))
+            .cloned()
+            .collect();
+        for name in proxy {
+            headers.remove(name);
+        }
     }
 }
 

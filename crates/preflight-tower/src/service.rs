@@ -69,6 +69,8 @@ where
             Decision::PreflightAllowed(p) => {
                 let mut res = Response::new(CorsBody::empty());
                 *res.status_mut() = p.status;
+                // Room for the answer's six headers at once, not grown twice.
+                *res.headers_mut() = http::HeaderMap::with_capacity(8);
                 p.write(res.headers_mut());
                 res.extensions_mut().insert(CorsOutcome::Preflight {
                     allowed: true,

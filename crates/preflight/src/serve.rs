@@ -92,6 +92,7 @@ pub async fn run(args: ServeArgs) -> ExitCode {
     }
     let routes = config.routes.len();
     let gateway = Gateway::new(config);
+    let access_log = gateway.clone();
     // The SIGHUP handler goes in before the listeners open: a HUP sent once
     // the gateway answers must reload it, never kill it (SIGHUP's default).
     let reloader = preflight_gateway::reload::spawn(gateway.clone());
@@ -129,5 +130,6 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             shutdown.await;
         }
     }
+    access_log.flush_access_log(std::time::Duration::from_secs(2));
     ExitCode::SUCCESS
 }

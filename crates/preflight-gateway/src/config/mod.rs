@@ -24,7 +24,8 @@ mod values;
 
 pub use diagnostics::{ConfigError, Problem, Severity, SourceFile};
 pub use model::{
-    Cidr, Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles, Upstream,
+    AccessLogTarget, Cidr, Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles,
+    Upstream,
 };
 
 use diagnostics::Document;

@@ -66,6 +66,22 @@ pub struct ServerConfig {
     /// The most a request's header fields may hold (each counted as
     /// `name: value` and CRLF, as on the HTTP/1.1 wire): above it, 431.
     pub max_request_header_bytes: usize,
+    /// Where each request's line goes (docs/configuration.md, "Access log").
+    pub access_log: AccessLogTarget,
+}
+
+/// `[server] access_log`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    /// An event of the `preflight::access` target, written with the other
+    /// messages (`RUST_LOG`, `--log-format`).
+    #[default]
+    Stderr,
+    /// None.
+    Off,
+    /// Lines appended to this file (resolved against the configuration
+    /// file's directory), formatted and written in batches by the gateway.
+    File(PathBuf),
 }
 
 impl Default for ServerConfig {
@@ -91,6 +107,7 @@ impl Default for ServerConfig {
             max_connections: None,
             upstream_max_connections: DEFAULT_UPSTREAM_MAX_CONNECTIONS,
             max_request_header_bytes: DEFAULT_MAX_REQUEST_HEADER_BYTES,
+            access_log: AccessLogTarget::Stderr,
         }
     }
 }

@@ -45,6 +45,7 @@ pub(crate) struct RawServer {
     pub(crate) max_connections: Option<i64>,
     pub(crate) upstream_max_connections: Option<i64>,
     pub(crate) max_request_header_bytes: Option<SizeValue>,
+    pub(crate) access_log: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

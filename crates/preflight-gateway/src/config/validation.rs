@@ -9,7 +9,9 @@ use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError, PolicyWarning};
 
 use super::diagnostics::{dotted, ConfigError, Document, Problem, Seg, Severity, SourceFile};
 use super::fixes::{policy_help, warning_help, MAX_AGE_HELP};
-use super::model::{Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles};
+use super::model::{
+    AccessLogTarget, Config, Route, RouteCorsPolicy, RouteSource, ServerConfig, TlsFiles,
+};
 use super::schema::{OneOrMany, RawFile, RawServer, RouteCors, SizeValue};
 use super::values::{parse_addr, parse_duration, parse_size, parse_upstream};
 use crate::openapi;
@@ -482,6 +484,36 @@ impl Validator {
                         "write an IP address and a port, like \"127.0.0.1:9901\"",
                     );
                     ok = false;
+                }
+            }
+        }
+        if let Some(text) = &raw.access_log {
+            match text.trim() {
+                "stderr" => s.access_log = AccessLogTarget::Stderr,
+                "off" => s.access_log = AccessLogTarget::Off,
+                "" => {
+                    self.error(
+                        &path("access_log"),
+                        "no access log target",
+                        "write \"stderr\", \"off\" or a file's path, like \"/var/log/preflight/access.log\"",
+                    );
+                    ok = false;
+                }
+                file => {
+                    let file = base_dir.join(file);
+                    match file.parent() {
+                        Some(dir) if dir.as_os_str().is_empty() || dir.is_dir() => {
+                            s.access_log = AccessLogTarget::File(file);
+                        }
+                        _ => {
+                            self.error(
+                                &path("access_log"),
+                                format!("the directory of {} does not exist", file.display()),
+                                "create the directory, or write \"stderr\" or \"off\"",
+                            );
+                            ok = false;
+                        }
+                    }
                 }
             }
         }

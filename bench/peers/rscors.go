@@ -1,5 +1,5 @@
 // A reverse proxy with Go's rs/cors in front, configured like preflight's
-// load-test policy: the peer for bench/load/run.sh.
+// bench policy (bench/conf/preflight.toml.in): a peer of bench/run.sh.
 package main
 
 import (
