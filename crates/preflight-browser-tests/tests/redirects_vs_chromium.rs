@@ -335,11 +335,14 @@ async fn redirects_and_cache_agree(engine: Engine) {
     let mut failures = Vec::new();
     let mut skipped = 0;
     for c in &cases {
-        // Firefox ESR 153 reused a preflight in one run and not in the next
-        // for the same cache case here (E1, E2); its cache is judged by
-        // tests/preflight_cache_vs_engines.rs instead.
-        if engine == Engine::Firefox && c.repeat > 1 {
-            eprintln!("NOT COMPARED in firefox: {} (repeated fetches)", c.name);
+        // Firefox ESR 153 sends E1's second fetch a preflight again in every
+        // run (max-age 600, the simulator reuses it), and two preflighted
+        // fetches to other URLs first do not change that; a fresh Firefox
+        // reuses none of the first two preflights it caches, and later ones,
+        // so this is not yet understood. E2 to E4 (not cached) are compared;
+        // the cache itself is judged by tests/preflight_cache_vs_engines.rs.
+        if engine == Engine::Firefox && c.name.starts_with("E1 ") {
+            eprintln!("NOT COMPARED in firefox: {} (see the comment)", c.name);
             skipped += 1;
             continue;
         }
