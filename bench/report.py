@@ -241,7 +241,7 @@ def section(res, machine, crit, chart_rel):
         "Peak RSS: `VmHWM`. Configurations: `bench/conf/`, `bench/peers/`.",
         "",
         "```sh",
-        "bench/run.sh        # ROUNDS=3 DUR=5 WARM=2 CONNS=50; installs missing peers; < 15 min",
+        "bench/run.sh        # ROUNDS=3 DUR=5 WARM=1 CONNS=50; installs missing peers",
         "```",
         "",
         f"![CPU per request, ratio to nginx]({chart_rel})",
@@ -256,7 +256,7 @@ def section(res, machine, crit, chart_rel):
     if rows:
         out += [
             "`cargo bench -p preflight-core --bench decide` and `-p preflight-tower --bench layer`"
-            " (`--warm-up-time 1 --measurement-time 3`), run by `bench/run.sh` after the load points;"
+            " (`--warm-up-time 1 --measurement-time 2`), run by `bench/run.sh` after the load points;"
             " medians.",
             "",
             "| benchmark | what | median |",

@@ -2,7 +2,7 @@
 # preflight serve against nginx and its peers, CPU per request, in one run;
 # regenerates the load section of BENCHMARKS.md and bench/ratios.svg.
 #
-#   bench/run.sh                    # ROUNDS=3 DUR=5 WARM=2 CONNS=50
+#   bench/run.sh                    # ROUNDS=3 DUR=5 WARM=1 CONNS=50
 #   SKIP_CRITERION=1 bench/run.sh   # keep the criterion figures of the last run
 #   NO_INSTALL=1 bench/run.sh       # fail instead of installing a missing peer
 #
@@ -19,7 +19,7 @@
 set -euo pipefail
 ROUNDS="${ROUNDS:-3}"
 DUR="${DUR:-5}"
-WARM="${WARM:-2}"
+WARM="${WARM:-1}"
 CONNS="${CONNS:-50}"
 SERVER_CPU="${SERVER_CPU:-1}"
 CLIENT_CPU="${CLIENT_CPU:-0}"
@@ -233,8 +233,8 @@ cleanup_servers() { for g in "${PGIDS[@]}"; do kill -TERM -- "-$g" 2>/dev/null |
 cleanup_servers
 if [ -z "${SKIP_CRITERION:-}" ]; then
     say "criterion: preflight-core decide, preflight-tower layer"
-    (cd "$ROOT" && cargo bench -q -j2 -p preflight-core --bench decide -- --warm-up-time 1 --measurement-time 3 >&2)
-    (cd "$ROOT" && cargo bench -q -j2 -p preflight-tower --bench layer -- --warm-up-time 1 --measurement-time 3 >&2)
+    (cd "$ROOT" && cargo bench -q -j2 -p preflight-core --bench decide -- --warm-up-time 1 --measurement-time 2 >&2)
+    (cd "$ROOT" && cargo bench -q -j2 -p preflight-tower --bench layer -- --warm-up-time 1 --measurement-time 2 >&2)
 fi
 echo "elapsed	$(( $(date +%s) - START_TIME )) s" >> "$OUT/machine.tsv"
 python3 "$HERE/report.py" --results "$RESULTS" --machine "$OUT/machine.tsv" \

@@ -99,8 +99,11 @@ pub struct Metrics {
 /// never a wrong count. As bounded as the families themselves: routes come
 /// from the configuration, the texts and numbers from fixed sets.
 struct Handles<V> {
-    map: RwLock<HashMap<u64, Vec<(Box<str>, &'static str, u16, V)>>>,
+    map: RwLock<HashMap<u64, Bucket<V>>>,
 }
+
+/// The handles of one hash: (route, text, number, handle).
+type Bucket<V> = Vec<(Box<str>, &'static str, u16, V)>;
 
 impl<V: Clone> Handles<V> {
     fn new() -> Self {
@@ -113,7 +116,7 @@ impl<V: Clone> Handles<V> {
         let mut h = DefaultHasher::new();
         (route, text, n).hash(&mut h);
         let key = h.finish();
-        let found = |bucket: &Vec<(Box<str>, &'static str, u16, V)>| {
+        let found = |bucket: &Bucket<V>| {
             bucket
                 .iter()
                 .find(|(r, t, m, _)| &**r == route && *t == text && *m == n)
