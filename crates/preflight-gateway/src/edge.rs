@@ -140,7 +140,7 @@ pub(crate) fn prepare<B>(req: &mut Request<B>) -> Result<Prepared, Refused> {
 /// fields, or a list in one (RFC 6454 §7 allows a space-separated list), are
 /// treated as a disallowed origin: removed before the CORS decision, the
 /// first kept in [`HeldOrigin`] to be forwarded alone.
-fn hold_ambiguous_origin<B>(req: &mut Request<B>) -> bool {
+pub(crate) fn hold_ambiguous_origin<B>(req: &mut Request<B>) -> bool {
     let held = {
         let mut values = req.headers().get_all(ORIGIN).iter();
         let first = values.next();

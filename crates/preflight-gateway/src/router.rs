@@ -150,11 +150,21 @@ impl Table {
 
     /// The gateway's own 400 (or 403, 414) before routing, through the
     /// default policy's layer like the 404; a refused preflight without it.
-    async fn refuse(&self, req: Request<GatewayBody>, refused: Refused) -> GatewayResponse {
+    async fn refuse(&self, mut req: Request<GatewayBody>, refused: Refused) -> GatewayResponse {
         let preflight = req.method() == Method::OPTIONS
             && req
                 .headers()
                 .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD);
+        // A request refused before `edge::prepare` (its Host, its size) has
+        // not had its Origin read: more than one origin is a disallowed
+        // origin here too (docs/behaviour.md, "More than one Origin").
+        let mut refused = refused;
+        if edge::hold_ambiguous_origin(&mut req) && preflight {
+            refused = Refused {
+                status: StatusCode::FORBIDDEN,
+                message: "CORS preflight refused: more than one origin in Origin",
+            };
+        }
         if refused.status == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE && preflight {
             // A CORS layer answers every preflight itself; this one is not
             // evaluated at all (a browser fails a preflight that is not 2xx,

@@ -129,6 +129,17 @@ fn rows(addr: SocketAddr) -> Vec<Row> {
         ),
         Expect::Refused(403),
     );
+    // Found by fuzz/fuzz_targets/request_path.rs: a preflight refused at the
+    // edge (no Host) was answered by the default CORS layer as allowed,
+    // whatever its Origin fields.
+    h1row(
+        "Origin twice on a preflight without Host",
+        format!(
+            "OPTIONS /api/x HTTP/1.1\r\nconnection: close\r\norigin: {APP}\r\norigin: {APP}\r\naccess-control-request-method: PUT\r\n\r\n"
+        )
+        .into_bytes(),
+        Expect::Refused(403),
+    );
     h1row(
         "Origin twice on a GET: forwarded without CORS headers",
         http1(
