@@ -24,8 +24,15 @@ fn fixture(name: &str) -> PathBuf {
 /// Run the binary with stdout on a pipe whose read end is already closed;
 /// the exit code and stderr.
 fn run_into_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
-    let (reader, writer) = std::io::pipe().expect("a pipe");
-    drop(reader);
+    // A pipe whose only reader has ended: the stdin of `true`, waited for.
+    // (std::io::pipe would say it more directly but is newer than the
+    // workspace's rust-version.)
+    let mut reader = Command::new("true")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start true");
+    let writer = reader.stdin.take().expect("the pipe's write end");
+    reader.wait().expect("true ends");
     let mut child = Command::new(env!("CARGO_BIN_EXE_preflight"))
         .args(args)
         .stdin(Stdio::null())
