@@ -167,12 +167,20 @@ impl Firefox {
                 continue;
             }
             let text = ev["params"]["text"].as_str().unwrap_or_default();
-            // "... resource at URL. (Reason: ...)": the URL ends at the period.
-            if !url.is_empty() && text.contains(&format!("{url}. ")) && text.contains("(Reason: ") {
+            if is_about(text, url) {
                 found.push(text.to_string());
             }
         }
     }
+}
+
+/// Whether `text` is a CORS console message about `url`: "... resource at
+/// URL. (Reason: ...)", the URL ending at the period, or, in some messages
+/// (credentials with `*`), in curly quotes: "at ‘URL’. (Reason: ...)".
+fn is_about(text: &str, url: &str) -> bool {
+    !url.is_empty()
+        && text.contains("(Reason: ")
+        && (text.contains(&format!("{url}. ")) || text.contains(&format!("\u{2018}{url}\u{2019}.")))
 }
 
 /// Firefox's documented CORS reason name for its console message (the text in
@@ -228,4 +236,25 @@ pub fn reason_name(message: &str) -> Option<&'static str> {
         .iter()
         .find(|(text, _)| reason.starts_with(text))
         .map(|(_, name)| *name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_about, reason_name};
+
+    #[test]
+    fn messages_are_matched_to_their_url_quoted_or_not() {
+        let url = "http://127.0.0.1:9/api/public/a";
+        // Firefox ESR 153's message for credentials with `*` quotes the URL.
+        let quoted = "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at \u{2018}http://127.0.0.1:9/api/public/a\u{2019}. (Reason: Credential is not supported if the CORS header \u{2018}Access-Control-Allow-Origin\u{2019} is \u{2018}*\u{2019}).";
+        let plain = "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://127.0.0.1:9/api/public/a. (Reason: CORS header \u{2018}Access-Control-Allow-Origin\u{2019} missing). Status code: 200.";
+        assert!(is_about(quoted, url));
+        assert!(is_about(plain, url));
+        assert_eq!(reason_name(quoted), Some("CORSNotSupportingCredentials"));
+        assert_eq!(reason_name(plain), Some("CORSMissingAllowOrigin"));
+        // Another URL, a prefix of it, or no URL: not about it.
+        assert!(!is_about(plain, "http://127.0.0.1:9/api/public"));
+        assert!(!is_about(quoted, "http://127.0.0.1:9/api"));
+        assert!(!is_about(plain, ""));
+    }
 }

@@ -159,6 +159,19 @@ impl Tab<'_> {
     }
 }
 
+impl Tab<'_> {
+    /// Evaluate `expression` in the page (a promise is awaited) and return
+    /// its value. Give it a string, number or boolean value to read it alike
+    /// in every engine (Firefox's BiDi serializes other values by shape).
+    pub async fn evaluate(&self, expression: &str) -> Result<Value, String> {
+        match self {
+            Tab::Chromium(p) => p.evaluate(expression).await,
+            Tab::Firefox(f) => f.evaluate(expression).await,
+            Tab::WebKit(w) => w.evaluate(expression).await,
+        }
+    }
+}
+
 /// A script whose value is a JSON string: `{ok, status, headers}` or
 /// `{ok: false, error}` (a string passes every protocol unchanged).
 pub(crate) fn fetch_script(url: &str, init: &str) -> String {

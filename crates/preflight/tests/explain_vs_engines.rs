@@ -1,12 +1,15 @@
-//! `preflight explain` must predict what Chromium does. The gateway runs with a
-//! configuration of several routes and policies in front of a real upstream;
-//! headless Chromium, on a page of another origin, fetches through it; and
-//! `Gateway::explain` (the gateway's own layers in process, plus the browser
-//! simulator) must reach the same verdict, with Chromium's own reason.
+//! `preflight explain` must predict what every engine does. The gateway runs
+//! with a configuration of several routes and policies in front of a real
+//! upstream; Chromium, Firefox and WebKit in turn (one browser each), on a page
+//! of another origin, fetch through it; and `Gateway::explain` with that
+//! engine's profile (the gateway's own layers in process, plus the browser
+//! simulator) must reach the same verdict, with the engine's own reason
+//! wherever the engine reports one (Chromium over CDP, Firefox from its
+//! console message; WebKit reports none).
 
 use std::path::Path;
 
-use preflight_browser_tests::{browser_required, chromium_path, Browser};
+use preflight_browser_tests::{Engine, Judge};
 use preflight_core::browser::CredentialsMode;
 use preflight_gateway::explain::ExplainQuery;
 use preflight_gateway::{Config, Gateway};
@@ -122,16 +125,16 @@ const CASES: &[Case] = &[
     },
 ];
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn explain_predicts_chromium() {
-    if chromium_path().is_none() {
-        assert!(
-            !browser_required(),
-            "PREFLIGHT_REQUIRE_BROWSER=1 but Chromium is not installed"
-        );
-        eprintln!("SKIPPED: Chromium is not installed; explain was not compared with a browser");
+/// One engine at a time: two cores are shared.
+static ONE_ENGINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn explain_predicts(engine: Engine) {
+    if !Engine::available("explain through a gateway").contains(&engine) {
         return;
     }
+    let _turn = ONE_ENGINE.lock().await;
+    let started = std::time::Instant::now();
+    let profile = engine.profile();
     let page = Server::start(|_| {
         (
             200,
@@ -198,13 +201,13 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
         .expect("gateway starts");
     let gateway_origin = format!("http://{}", running.local_addrs()[0]);
 
-    let browser = Browser::launch().await.expect("Chromium starts");
-    let tab = browser
-        .open(&format!("{}/", page.origin()))
+    let page_url = format!("{}/", page.origin());
+    let judge = Judge::launch(engine, &page_url)
         .await
-        .expect("page loads");
+        .unwrap_or_else(|e| panic!("{} starts: {e}", engine.name()));
+    let tab = judge.page(&page_url).await.expect("page loads");
     let mut failures = Vec::new();
-    let (mut allowed, mut blocked) = (0, 0);
+    let (mut allowed, mut blocked, mut reasons_compared) = (0, 0, 0);
     for case in CASES {
         let url = format!("{gateway_origin}{}", case.path);
         let headers: serde_json::Map<String, serde_json::Value> = case
@@ -217,12 +220,11 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
             "headers": headers,
             "credentials": if case.credentials { "include" } else { "same-origin" },
         });
-        let chromium = tab
+        let seen = tab
             .fetch(&url, &init.to_string())
             .await
-            .expect("fetch runs")
-            .result
-            .map(|(status, _)| status);
+            .unwrap_or_else(|e| panic!("{}: fetch runs: {e}", case.name));
+        let engine_said = seen.result.clone().map(|(status, _)| status);
 
         let explained = running
             .gateway()
@@ -240,32 +242,51 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
                 } else {
                     CredentialsMode::SameOrigin
                 },
-                ..ExplainQuery::default()
+                profile,
+                all_engines: false,
             })
             .await
             .expect("explain runs");
         let report = &preflight_doctor::report::Report::from_explanation(&explained);
-        let predicted = if report.is_allowed() {
+        // The verdict, and the reason in the engine's own terms.
+        let predicted: Result<u16, Option<&str>> = if report.is_allowed() {
             Ok(report.actual.leg.status.unwrap_or(0))
         } else {
-            Err(report.reason.clone().unwrap_or_default())
+            Err(explained.trace.reason_name(profile))
         };
-        match &chromium {
+        match &engine_said {
             Ok(_) => allowed += 1,
             Err(_) => blocked += 1,
         }
-        if chromium != predicted {
+        let agree = match (&engine_said, &predicted) {
+            (Ok(a), Ok(b)) => a == b,
+            (Err(reported), Err(named)) => {
+                if reported.is_empty() {
+                    true
+                } else {
+                    reasons_compared += 1;
+                    Some(reported.as_str()) == *named
+                }
+            }
+            _ => false,
+        };
+        if !agree {
             failures.push(format!(
-                "{}: Chromium {chromium:?}, explain {predicted:?}\n{}",
+                "{}: {} {engine_said:?} (console: {:?}), explain --profile {profile} {predicted:?}\n{}",
                 case.name,
+                engine.name(),
+                seen.message,
                 report.to_text()
             ));
         }
     }
+    drop(tab);
+    drop(judge);
     running.shutdown().await;
     assert!(
         failures.is_empty(),
-        "{} of {} cases differ:\n{}",
+        "{}: {} of {} cases differ:\n{}",
+        engine.name(),
         failures.len(),
         CASES.len(),
         failures.join("\n")
@@ -274,4 +295,34 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
         allowed >= 5 && blocked >= 5,
         "the table must exercise both verdicts ({allowed} allowed, {blocked} blocked)"
     );
+    // Every blocked case carries a reason from the engines that report one.
+    if engine != Engine::WebKit {
+        assert_eq!(
+            reasons_compared,
+            blocked,
+            "{}: only {reasons_compared} of {blocked} refusals carried a reason",
+            engine.name()
+        );
+    }
+    eprintln!(
+        "explain vs {}: {} cases ({allowed} allowed, {blocked} blocked, {reasons_compared} reasons compared) agree with explain --profile {profile}, in {:.1} s",
+        engine.name(),
+        CASES.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_predicts_chromium() {
+    explain_predicts(Engine::Chromium).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_predicts_firefox() {
+    explain_predicts(Engine::Firefox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_predicts_webkit() {
+    explain_predicts(Engine::WebKit).await;
 }
