@@ -220,3 +220,45 @@ pub fn fast_clock(speed: u32) -> Option<Vec<(String, String)>> {
         ]
     })
 }
+
+/// How often (seconds) a browser under [`jump_clock`] reads its offset file
+/// again: after [`set_clock_offset`], wait longer than this.
+pub const JUMP_CLOCK_REREAD: u64 = 1;
+
+/// The environment that sets a browser's clocks `offset` seconds ahead, where
+/// `offset` is read from `file` (written by [`set_clock_offset`]) and read
+/// again every [`JUMP_CLOCK_REREAD`] seconds, through `libfaketime`; `None`
+/// when it is not installed. The clocks run at their normal speed, so a
+/// browser that does not start with fast clocks starts here, and a 2-hour
+/// cap is crossed by one jump. `monotonic`: whether `CLOCK_MONOTONIC` jumps
+/// too, or only the wall clock.
+pub fn jump_clock(file: &std::path::Path, monotonic: bool) -> Option<Vec<(String, String)>> {
+    if !std::path::Path::new(LIBFAKETIME).exists() {
+        return None;
+    }
+    set_clock_offset(file, 0).ok()?;
+    Some(vec![
+        ("LD_PRELOAD".to_string(), LIBFAKETIME.to_string()),
+        (
+            "FAKETIME_TIMESTAMP_FILE".to_string(),
+            file.display().to_string(),
+        ),
+        (
+            "FAKETIME_CACHE_DURATION".to_string(),
+            JUMP_CLOCK_REREAD.to_string(),
+        ),
+        (
+            "FAKETIME_DONT_FAKE_MONOTONIC".to_string(),
+            if monotonic { "0" } else { "1" }.to_string(),
+        ),
+    ])
+}
+
+/// Set the offset that a browser under [`jump_clock`] reads from `file`
+/// (written whole and renamed into place, so the browser never reads half).
+pub fn set_clock_offset(file: &std::path::Path, offset: u64) -> Result<(), String> {
+    let part = file.with_extension("part");
+    std::fs::write(&part, format!("+{offset}\n"))
+        .and_then(|()| std::fs::rename(&part, file))
+        .map_err(|e| format!("{}: {e}", file.display()))
+}

@@ -6,17 +6,34 @@
 //! cache is given the same (sped-up) times, so a profile whose cap is wrong in
 //! either direction sends a different number of preflights than its engine.
 //!
-//! Chromium (clocks x1200) did not load the page and Firefox (x2000) did not
-//! open its BiDi endpoint under libfaketime, so their caps (2 h, 24 h) are
-//! not checked against the engines here.
+//! Chromium's 7200 s cap (Chromium 14x as installed here) is checked by a
+//! jump instead (`jump_clock`: libfaketime reads its offset from a file that
+//! the case rewrites, both wall and monotonic clocks jump, normal speed):
+//! probes just under and just over each candidate cap (600, 7200, 86400 s)
+//! against six URLs preflighted at +0, the simulator given the same times.
+//! Chromium did not load its page with clocks at x1200; with the jump it does.
+//! With only the wall clock jumped (FAKETIME_DONT_FAKE_MONOTONIC=1) Chromium
+//! did not answer `Target.createTarget` in 30 s on a loaded machine, so which
+//! clock its preflight cache reads is not settled here.
+//!
+//! Firefox ESR 153 does not start under libfaketime at all (+0, the jump, or
+//! x2000; libfaketime or libfaketimeMT; monotonic faked or not; libstdc++
+//! preloaded first; LD_BIND_NOW=1): gdb shows the main thread deadlocked in
+//! its first malloc, where mozjemalloc holds its lock, calls
+//! `steady_clock::now`, and libfaketime's not yet initialised `clock_gettime`
+//! calls `dlsym`, whose error path calls malloc again. Its case is kept,
+//! ignored; its 86400 s cap is not checked against the engine.
 
 use std::time::{Duration, Instant};
 
-use preflight_browser_tests::{browser_required, fast_clock, Engine, Judge};
+use preflight_browser_tests::{
+    browser_required, fast_clock, jump_clock, set_clock_offset, Engine, Judge, JUMP_CLOCK_REREAD,
+};
 use preflight_core::browser::{
     simulate, BrowserRequest, ExchangeKind, PreflightCache, ServerResponse,
 };
 use preflight_core::Origin;
+use preflight_test_kit::cli::TempDir;
 use preflight_test_kit::Server;
 use serde_json::json;
 
@@ -123,4 +140,170 @@ async fn judge_cap(engine: Engine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webkit_caps_max_age_as_its_profile() {
     judge_cap(Engine::WebKit).await;
+}
+
+/// How far (seconds) either side of each candidate cap the clock jumps: room
+/// for the real seconds the case takes.
+const MARGIN: u64 = 60;
+
+/// The caps the three engines are said to apply (docs/browser-model.md#max-age).
+/// The jumps land either side of each, whatever the profile under test says,
+/// so a profile whose cap is more than [`MARGIN`] away from its engine's
+/// disagrees with the engine at one of them.
+const CANDIDATE_CAPS: [u64; 3] = [600, 7200, 86_400];
+
+/// What the server asks for: above every candidate cap.
+const ASKED: u64 = 100_000;
+
+/// One fetch of [`cap_by_jump`]: the browser's time (s), the URL's index, the
+/// preflights the engine sent for the fetch and those the simulator sent.
+type Probe = (u64, usize, usize, usize);
+
+/// What the engine does with a max-age above its cap when its clocks jump
+/// (`jump_clock`): at +0 one fetch to each of six URLs (six preflights,
+/// cached); then for each candidate cap c, a jump to c - MARGIN and a fetch
+/// to one URL that has not been fetched since, and a jump to c + MARGIN and
+/// a fetch to another. A fetch sends a preflight again exactly when the
+/// engine's cap is below the time since +0. The simulator is given the same
+/// requests at the same times. `monotonic`: whether `CLOCK_MONOTONIC` jumps
+/// with the wall clock.
+async fn cap_by_jump(engine: Engine, monotonic: bool) -> Option<Vec<Probe>> {
+    if !Engine::available("the max-age cap case").contains(&engine) {
+        return None;
+    }
+    let dir = TempDir::new("clock");
+    let clock = dir.join("faketime");
+    let Some(env) = jump_clock(&clock, monotonic) else {
+        assert!(
+            !browser_required(),
+            "PREFLIGHT_REQUIRE_BROWSER=1 but libfaketime is not installed"
+        );
+        eprintln!(
+            "SKIPPED: libfaketime is not installed; the max-age cap was not checked in {}",
+            engine.name()
+        );
+        return None;
+    };
+    let profile = engine.profile();
+    let page = Server::start(|_| {
+        (
+            200,
+            vec![("content-type".into(), "text/html".into())],
+            "<!doctype html>".into(),
+        )
+    })
+    .unwrap();
+    let page_origin = page.origin();
+    let for_api = page_origin.clone();
+    let answer = move |preflight: bool| -> (u16, Vec<(String, String)>) {
+        let mut h = vec![("access-control-allow-origin".to_string(), for_api.clone())];
+        if preflight {
+            h.push(("access-control-allow-methods".into(), "PUT".into()));
+            h.push(("access-control-max-age".into(), ASKED.to_string()));
+        }
+        (if preflight { 204 } else { 200 }, h)
+    };
+    let server_answer = answer.clone();
+    let api = Server::start(move |req| {
+        let (status, headers) = server_answer(req.method == "OPTIONS");
+        (status, headers, String::new())
+    })
+    .unwrap();
+    let page_url = format!("{page_origin}/");
+    let judge = Judge::launch_with(engine, &page_url, &env)
+        .await
+        .unwrap_or_else(|e| panic!("{} starts with a jumping clock: {e}", engine.name()));
+    let tab = judge.page(&page_url).await.expect("page loads");
+    let origin = Origin::parse_serialized(&page_origin).unwrap();
+    let urls: Vec<String> = (0..CANDIDATE_CAPS.len() * 2)
+        .map(|i| format!("{}/cap/{i}", api.origin()))
+        .collect();
+    let mut plan: Vec<(u64, usize)> = (0..urls.len()).map(|i| (0, i)).collect();
+    for (n, cap) in CANDIDATE_CAPS.iter().enumerate() {
+        plan.push((cap - MARGIN, 2 * n));
+        plan.push((cap + MARGIN, 2 * n + 1));
+    }
+    let mut cache = PreflightCache::new(profile);
+    let start = Instant::now();
+    let mut log = Vec::new();
+    let mut offset_now = 0;
+    let mut received_before = 0;
+    for (offset, i) in plan {
+        if offset != offset_now {
+            set_clock_offset(&clock, offset).unwrap();
+            offset_now = offset;
+            // The browser reads the file again within JUMP_CLOCK_REREAD s.
+            tokio::time::sleep(Duration::from_millis(JUMP_CLOCK_REREAD * 1000 + 1500)).await;
+        }
+        let fake_now = Duration::from_secs(offset) + start.elapsed();
+        let url = &urls[i];
+        let seen = tokio::time::timeout(
+            Duration::from_secs(30),
+            tab.fetch(url, &json!({"method": "PUT"}).to_string()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{}: the fetch at +{offset} s took over 30 s", engine.name()))
+        .expect("fetch runs");
+        assert!(seen.result.is_ok(), "{} blocked {seen:?}", engine.name());
+        let req = BrowserRequest::new(origin.clone(), url.parse().unwrap()).method("PUT");
+        let trace = simulate(&req, profile, &mut cache, fake_now, |sent| {
+            let (status, headers) = answer(sent.kind == ExchangeKind::Preflight);
+            ServerResponse { status, headers }
+        });
+        let simulated = trace
+            .exchanges
+            .iter()
+            .filter(|e| e.request.kind == ExchangeKind::Preflight)
+            .count();
+        let received = api
+            .received()
+            .iter()
+            .filter(|r| r.method == "OPTIONS")
+            .count();
+        log.push((fake_now.as_secs(), i, received - received_before, simulated));
+        received_before = received;
+    }
+    Some(log)
+}
+
+/// [`cap_by_jump`] with both clocks jumping: after every fetch the engine and
+/// its profile have sent the same preflights, and the case saw the profile's
+/// cap both keep a preflight and let it expire.
+async fn judge_cap_by_jump(engine: Engine) {
+    let Some(log) = cap_by_jump(engine, true).await else {
+        return;
+    };
+    let cap = engine.profile().max_age_cap();
+    let differ: Vec<&Probe> = log.iter().filter(|p| p.2 != p.3).collect();
+    assert!(
+        differ.is_empty(),
+        "{}: max-age {ASKED} asked, cap {cap} s in the {} profile; these fetches differ \
+         (browser time s, URL, engine's preflights, simulated): {differ:?} of {log:?}",
+        engine.name(),
+        engine.profile()
+    );
+    let later = &log[CANDIDATE_CAPS.len() * 2..];
+    assert!(
+        later.iter().any(|p| p.3 == 0) && later.iter().any(|p| p.3 == 1),
+        "the case must see the cap both keep and expire a preflight: {log:?}"
+    );
+    eprintln!(
+        "max-age cap: {} reuses a preflight until {cap} s and not after, as the {} profile says \
+         ((browser time s, URL, engine, simulated) {log:?}, clocks jumped)",
+        engine.name(),
+        engine.profile()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_caps_max_age_as_its_profile() {
+    judge_cap_by_jump(Engine::Chromium).await;
+}
+
+/// Not run by default: Firefox ESR 153 does not start under libfaketime (see
+/// the module doc); `cargo test -- --ignored` runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "Firefox deadlocks at start under libfaketime (module doc)"]
+async fn firefox_caps_max_age_as_its_profile() {
+    judge_cap_by_jump(Engine::Firefox).await;
 }
