@@ -110,14 +110,7 @@ async fn differential(engine: Engine) {
         "differential test in {}: seed {seed} (rerun: PREFLIGHT_DIFF_SEED={seed}), {count} cases",
         engine.name()
     );
-    let page = Server::start(|_| {
-        (
-            200,
-            vec![("content-type".into(), "text/html".into())],
-            "<!doctype html><title>page</title>".into(),
-        )
-    })
-    .unwrap();
+    let page = Server::page().unwrap();
     let page_origin = page.origin();
     let cases = Arc::new(generate(&mut Rng::new(seed), count, &page_origin));
     let ports = free_ports(2);

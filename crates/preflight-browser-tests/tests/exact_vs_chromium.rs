@@ -32,14 +32,7 @@ async fn route_methods_and_max_age_minus_one_in_chromium() {
         eprintln!("SKIPPED: Chromium is not installed; the browser suite did not run");
         return;
     }
-    let page = Server::start(|_req: &Received| {
-        (
-            200,
-            vec![("content-type".to_string(), "text/html".to_string())],
-            "<!doctype html>".to_string(),
-        )
-    })
-    .expect("the page server starts");
+    let page = Server::page().expect("the page server starts");
     let upstream = Server::start(|req: &Received| {
         (
             200,

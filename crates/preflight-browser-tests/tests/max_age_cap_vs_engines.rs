@@ -60,14 +60,7 @@ async fn judge_cap(engine: Engine) {
     let profile = engine.profile();
     let cap = profile.max_age_cap();
     let asked = (cap * 4).to_string();
-    let page = Server::start(|_| {
-        (
-            200,
-            vec![("content-type".into(), "text/html".into())],
-            "<!doctype html>".into(),
-        )
-    })
-    .unwrap();
+    let page = Server::page().unwrap();
     let page_origin = page.origin();
     let for_api = page_origin.clone();
     let answer = move |preflight: bool| -> (u16, Vec<(String, String)>) {
@@ -186,14 +179,7 @@ async fn cap_by_jump(engine: Engine, monotonic: bool) -> Option<Vec<Probe>> {
         return None;
     };
     let profile = engine.profile();
-    let page = Server::start(|_| {
-        (
-            200,
-            vec![("content-type".into(), "text/html".into())],
-            "<!doctype html>".into(),
-        )
-    })
-    .unwrap();
+    let page = Server::page().unwrap();
     let page_origin = page.origin();
     let for_api = page_origin.clone();
     let answer = move |preflight: bool| -> (u16, Vec<(String, String)>) {

@@ -79,14 +79,7 @@ async fn judge_cache(engine: Engine) {
     }
     let _turn = ONE_ENGINE.lock().await;
     let profile = engine.profile();
-    let page = Server::start(|_| {
-        (
-            200,
-            vec![("content-type".into(), "text/html".into())],
-            "<!doctype html>".into(),
-        )
-    })
-    .unwrap();
+    let page = Server::page().unwrap();
     let page_origin = page.origin();
     let for_api = page_origin.clone();
     let answer = move |index: usize, preflight: bool| -> (u16, Vec<(String, String)>) {

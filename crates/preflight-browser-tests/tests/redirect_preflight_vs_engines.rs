@@ -107,14 +107,7 @@ async fn judge(engine: Engine) {
     }
     let _turn = ONE_ENGINE.lock().await;
     let profile = engine.profile();
-    let page = Server::start(|_| {
-        (
-            200,
-            vec![("content-type".into(), "text/html".into())],
-            "<!doctype html>".to_string(),
-        )
-    })
-    .unwrap();
+    let page = Server::page().unwrap();
     let page_origin = page.origin();
     let other_origin: std::sync::Arc<std::sync::OnceLock<String>> = Default::default();
     let serve = || {

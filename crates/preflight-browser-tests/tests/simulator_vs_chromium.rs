@@ -25,14 +25,7 @@ async fn simulator_agrees_with_chromium() {
         eprintln!("SKIPPED: Chromium is not installed; the browser suite did not run");
         return;
     }
-    let page = Server::start(|_| {
-        (
-            200,
-            vec![("content-type".into(), "text/html".into())],
-            "<!doctype html><title>page</title>".into(),
-        )
-    })
-    .unwrap();
+    let page = Server::page().unwrap();
     let page_origin = page.origin();
     let origin_for_api = page_origin.clone();
     // The API answers each case by its index in the path.

@@ -30,14 +30,7 @@ async fn judge_cases(engine: Engine) {
     let _turn = ONE_ENGINE.lock().await;
     let started = Instant::now();
     let profile = engine.profile();
-    let page = Server::start(|_| {
-        (
-            200,
-            vec![("content-type".into(), "text/html".into())],
-            "<!doctype html><title>page</title>".into(),
-        )
-    })
-    .unwrap();
+    let page = Server::page().unwrap();
     let page_origin = page.origin();
     let origin_for_api = page_origin.clone();
     let api = Server::start(move |req| {

@@ -22,17 +22,6 @@ use preflight_browser_tests::{browser_required, chromium_path, Browser};
 use preflight_gateway::{Config, Gateway};
 use preflight_test_kit::{Received, Server};
 
-fn page_server() -> Server {
-    Server::start(|_req: &Received| {
-        (
-            200,
-            vec![("content-type".to_string(), "text/html".to_string())],
-            "<!doctype html>".to_string(),
-        )
-    })
-    .expect("the page server starts")
-}
-
 /// A cacheable resource; `*` only on requests that carry `Origin` when
 /// `star_on_cors_only`, no CORS header at all otherwise.
 fn resource_server(star_on_cors_only: bool) -> Server {
@@ -75,7 +64,7 @@ async fn a_static_star_survives_the_browser_cache() {
         eprintln!("SKIPPED: Chromium is not installed; the browser suite did not run");
         return;
     }
-    let page = page_server();
+    let page = Server::page().expect("the page server starts");
     let direct = resource_server(true);
     let behind = resource_server(false);
     let config = format!(
@@ -167,7 +156,7 @@ async fn a_page_cannot_claim_an_extension_origin() {
         return;
     }
     const EXTENSION: &str = "chrome-extension://abcdefghijklmnopabcdefghijklmnop";
-    let page = page_server();
+    let page = Server::page().expect("the page server starts");
     let upstream = resource_server(false);
     let config = format!(
         r#"

@@ -135,14 +135,7 @@ async fn explain_predicts(engine: Engine) {
     let _turn = ONE_ENGINE.lock().await;
     let started = std::time::Instant::now();
     let profile = engine.profile();
-    let page = Server::start(|_| {
-        (
-            200,
-            vec![("content-type".into(), "text/html".into())],
-            "<!doctype html>".into(),
-        )
-    })
-    .unwrap();
+    let page = Server::page().unwrap();
     // The upstream grants everything itself; the gateway must replace that.
     let upstream = Server::start(|_| {
         (

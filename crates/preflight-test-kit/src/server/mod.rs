@@ -75,6 +75,19 @@ impl Server {
         Server::named("", handler)
     }
 
+    /// The page a browser opens before it fetches: an empty HTML document
+    /// on an origin of its own, so that a fetch from it to another loopback
+    /// port is cross-origin.
+    pub fn page() -> Result<Server, String> {
+        Server::start(|_| {
+            (
+                200,
+                vec![("content-type".into(), "text/html".into())],
+                "<!doctype html><title>page</title>".into(),
+            )
+        })
+    }
+
     /// [`Server::start`], with `name` in every [`Received::server`]: the
     /// requests of several servers (several origins) then tell where they went.
     pub fn named<R: Into<Reply>>(
