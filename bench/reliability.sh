@@ -14,16 +14,25 @@
 # built with --release and run with PREFLIGHT_RELIABILITY=long. On a machine
 # with 2 cores or more the gateway is pinned to core 0 and the test's clients
 # to core 1. Only 127.0.0.1 is used; every test is bounded (TEST_TIMEOUT
-# seconds each, 300 by default), the whole run takes about 3 minutes once
-# built. Prints every figure, then a summary; exits 1 if a test failed.
+# seconds each, 300 by default); the tests take about 80 s once built (the
+# release build from nothing takes minutes more: PROFILE=debug uses the
+# build `cargo test` made). Prints every figure, then a summary; exits 1 if
+# a test failed.
 #
-#   bench/reliability.sh
+#   bench/reliability.sh              # PROFILE=release
+#   PROFILE=debug bench/reliability.sh
 # Needs: cargo, prlimit and taskset (util-linux), `ulimit -Hn` of 12000 or
 # more.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 TEST_TIMEOUT="${TEST_TIMEOUT:-300}"
+PROFILE="${PROFILE:-release}"
+case "$PROFILE" in
+    release) BUILD=(--release) ;;
+    debug) BUILD=() ;;
+    *) echo "PROFILE is release or debug" >&2; exit 2 ;;
+esac
 TESTS=(load_cli reload_under_load_cli shutdown_under_load_cli)
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -33,10 +42,10 @@ for tool in cargo prlimit taskset timeout; do
 done
 
 started=$(date +%s)
-echo "== building (release)" >&2
+echo "== building ($PROFILE)" >&2
 args=()
 for t in "${TESTS[@]}"; do args+=(--test "$t"); done
-(cd "$ROOT" && cargo test --release -q -p preflight "${args[@]}" --no-run)
+(cd "$ROOT" && cargo test "${BUILD[@]}" -q -p preflight "${args[@]}" --no-run)
 built=$(date +%s)
 
 export PREFLIGHT_RELIABILITY=long
@@ -50,7 +59,7 @@ failed=()
 for t in "${TESTS[@]}"; do
     echo "== $t (long)" >&2
     t0=$(date +%s)
-    if (cd "$ROOT" && timeout "$TEST_TIMEOUT" "${PIN[@]}" cargo test --release -q -p preflight --test "$t" \
+    if (cd "$ROOT" && timeout "$TEST_TIMEOUT" "${PIN[@]}" cargo test "${BUILD[@]}" -q -p preflight --test "$t" \
             -- --nocapture --test-threads=1) > "$WORK/$t.log" 2>&1; then
         status=ok
     else
@@ -67,7 +76,7 @@ for t in "${TESTS[@]}"; do
 done
 
 echo
-echo "== reliability, long versions ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, build $(( built - started )) s, tests $(( $(date +%s) - built )) s)"
+echo "== reliability, long versions ($PROFILE, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, build $(( built - started )) s, tests $(( $(date +%s) - built )) s)"
 cat "$WORK/summary"
 if [ "${#failed[@]}" -gt 0 ]; then
     echo "failed: ${failed[*]}"
