@@ -201,8 +201,11 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
     let tab = judge.page(&page_url).await.expect("page loads");
     let mut failures = Vec::new();
     let (mut allowed, mut blocked, mut reasons_compared) = (0, 0, 0);
-    for case in CASES {
-        let url = format!("{gateway_origin}{}", case.path);
+    for (n, case) in CASES.iter().enumerate() {
+        // A query of its own per case: cases share paths, and a console
+        // message about an earlier case's URL that arrives late must not
+        // read as this one's (Firefox's trailing "did not succeed" line).
+        let url = format!("{gateway_origin}{}?case={n}", case.path);
         let headers: serde_json::Map<String, serde_json::Value> = case
             .headers
             .iter()
