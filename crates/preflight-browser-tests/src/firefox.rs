@@ -126,8 +126,13 @@ impl Firefox {
     /// Run `fetch(url, init)` in the page; a blocked request carries Firefox's
     /// reason name (empty when it logged none).
     pub async fn fetch(&self, url: &str, init: &str) -> Result<BrowserOutcome, String> {
-        // Earlier requests' messages must not be read as this one's.
-        self.drain("", &mut Vec::new()).await;
+        // Earlier requests' messages must not be read as this one's: those
+        // pending are dropped, and one logged before this fetch began but
+        // delivered late (cases may share a URL) is known by its timestamp.
+        self.drain("", 0, &mut Vec::new()).await;
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         let value = self.evaluate(&fetch_script(url, init)).await?;
         let mut result = parse_fetch_result(&value)?;
         let mut message = None;
@@ -137,7 +142,7 @@ impl Firefox {
             let mut messages = Vec::new();
             for _ in 0..40 {
                 let before = messages.len();
-                self.drain(url, &mut messages).await;
+                self.drain(url, since, &mut messages).await;
                 if !messages.is_empty() && messages.len() == before {
                     break;
                 }
@@ -159,11 +164,19 @@ impl Firefox {
         })
     }
 
-    /// Read the pending log entries; keep the CORS messages about `url`.
-    async fn drain(&self, url: &str, found: &mut Vec<String>) {
+    /// Read the pending log entries; keep the CORS messages about `url`
+    /// logged at or after `since` (milliseconds since the Unix epoch, the
+    /// unit of the entry's `timestamp` in WebDriver BiDi's `log.LogEntry`).
+    async fn drain(&self, url: &str, since: u64, found: &mut Vec<String>) {
         let mut events = self.events.lock().await;
         while let Ok(ev) = events.try_recv() {
             if ev["method"] != json!("log.entryAdded") {
+                continue;
+            }
+            if ev["params"]["timestamp"]
+                .as_u64()
+                .is_some_and(|t| t < since)
+            {
                 continue;
             }
             let text = ev["params"]["text"].as_str().unwrap_or_default();
