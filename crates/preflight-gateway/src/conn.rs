@@ -2,8 +2,8 @@
 //! "Connections, timeouts and memory"), and the cap on connections.
 //!
 //! hyper gives the HTTP/2 keep-alive pings and the stream cap. The rest is
-//! timed here, by a watchdog beside each connection that reads its
-//! [`ConnState`]:
+//! timed here, by a watchdog beside each connection: one timer that reads
+//! its [`ConnState`] (`crate::watchdog`) when it fires:
 //!
 //! - no request yet: the first request head must be in within
 //!   `header_read_timeout` of the connection's start (a silent connection, a
@@ -18,282 +18,25 @@
 //! idle the longest is closed, and none is accepted while all are busy.
 
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body::{Body, Frame, SizeHint};
+use http_body::Body;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use pin_project_lite::pin_project;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::body::BoxError;
 use crate::limits::ConnLimits;
-
-/// What the watchdog of one connection reads. Times are milliseconds since
-/// the connection's start.
-#[derive(Debug)]
-pub(crate) struct ConnState {
-    start: Instant,
-    /// Requests whose response is not yet sent whole.
-    active: AtomicUsize,
-    /// Responses whose body is being sent.
-    streaming: AtomicUsize,
-    /// When `active` last fell to zero.
-    idle_since: AtomicU64,
-    /// When the first byte came after `idle_since` (plus one; 0: none).
-    head_started: AtomicU64,
-    /// When a byte was last written or a piece of body made.
-    progress: AtomicU64,
-    served: AtomicBool,
-    h2: AtomicBool,
-    first_read: AtomicBool,
-    /// Asked to close when idle, to make room for a new connection.
-    shed: AtomicBool,
-    changed: Notify,
-}
-
-impl ConnState {
-    pub(crate) fn new() -> Arc<ConnState> {
-        Arc::new(ConnState {
-            start: Instant::now(),
-            active: AtomicUsize::new(0),
-            streaming: AtomicUsize::new(0),
-            idle_since: AtomicU64::new(0),
-            head_started: AtomicU64::new(0),
-            progress: AtomicU64::new(0),
-            served: AtomicBool::new(false),
-            h2: AtomicBool::new(false),
-            first_read: AtomicBool::new(true),
-            shed: AtomicBool::new(false),
-            changed: Notify::new(),
-        })
-    }
-
-    fn now(&self) -> u64 {
-        self.start.elapsed().as_millis() as u64
-    }
-
-    fn at(&self, ms: u64) -> Instant {
-        self.start + Duration::from_millis(ms)
-    }
-
-    fn is_idle(&self) -> bool {
-        self.active.load(Ordering::Acquire) == 0
-    }
-
-    /// When the connection must close, and why; `None` while a request waits
-    /// for its upstream (the upstream and body timeouts apply then).
-    fn deadline(&self, l: &ConnLimits) -> Option<(Instant, &'static str)> {
-        if !self.is_idle() {
-            if self.streaming.load(Ordering::Acquire) == 0 {
-                return None;
-            }
-            let at = self.at(self.progress.load(Ordering::Acquire)) + l.body_idle_timeout;
-            return Some((at, "body_idle_timeout: the response did not move"));
-        }
-        if self.shed.load(Ordering::Acquire) {
-            return Some((
-                Instant::now(),
-                "closed to make room: max_connections reached",
-            ));
-        }
-        if !self.served.load(Ordering::Acquire) {
-            return Some((
-                self.start + l.header_read_timeout,
-                "header_read_timeout: no request head",
-            ));
-        }
-        let head = self.head_started.load(Ordering::Acquire);
-        if head > 0 && !self.h2.load(Ordering::Acquire) {
-            return Some((
-                self.at(head - 1) + l.header_read_timeout,
-                "header_read_timeout: the request head did not finish",
-            ));
-        }
-        Some((
-            self.at(self.idle_since.load(Ordering::Acquire)) + l.idle_timeout,
-            "idle_timeout",
-        ))
-    }
-
-    fn read(&self, bytes: &[u8]) {
-        if self.first_read.swap(false, Ordering::AcqRel) && bytes.starts_with(b"PRI ") {
-            self.h2.store(true, Ordering::Release);
-        }
-        if self.is_idle() && self.head_started.load(Ordering::Acquire) == 0 {
-            self.head_started.store(self.now() + 1, Ordering::Release);
-            self.changed.notify_one();
-        }
-    }
-
-    fn moved(&self) {
-        self.progress.store(self.now(), Ordering::Release);
-    }
-}
-
-/// A request being answered, until its response is sent whole.
-struct Active(Arc<ConnState>);
-
-impl Active {
-    fn new(state: Arc<ConnState>) -> Active {
-        state.served.store(true, Ordering::Release);
-        state.active.fetch_add(1, Ordering::AcqRel);
-        state.changed.notify_one();
-        Active(state)
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        let s = &self.0;
-        if s.active.fetch_sub(1, Ordering::AcqRel) == 1 {
-            s.idle_since.store(s.now(), Ordering::Release);
-            s.head_started.store(0, Ordering::Release);
-        }
-        s.changed.notify_one();
-    }
-}
-
-/// A response body being sent.
-struct Streaming(Arc<ConnState>);
-
-impl Streaming {
-    fn new(state: Arc<ConnState>) -> Streaming {
-        state.moved();
-        state.streaming.fetch_add(1, Ordering::AcqRel);
-        state.changed.notify_one();
-        Streaming(state)
-    }
-}
-
-impl Drop for Streaming {
-    fn drop(&mut self) {
-        self.0.streaming.fetch_sub(1, Ordering::AcqRel);
-        self.0.changed.notify_one();
-    }
-}
-
-pin_project! {
-    /// A response body that tells the watchdog each piece it makes; the
-    /// request counts as answered when it is dropped.
-    struct Tracked<B> {
-        #[pin]
-        inner: B,
-        streaming: Streaming,
-        active: Active,
-    }
-}
-
-impl<B: Body> Body for Tracked<B> {
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        let this = self.project();
-        let polled = this.inner.poll_frame(cx);
-        if let Poll::Ready(Some(Ok(_))) = &polled {
-            this.streaming.0.moved();
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-pin_project! {
-    /// The connection's bytes, seen by the watchdog.
-    pub(crate) struct Watched<IO> {
-        #[pin]
-        io: IO,
-        state: Arc<ConnState>,
-    }
-}
-
-impl<IO> Watched<IO> {
-    pub(crate) fn new(io: IO, state: Arc<ConnState>) -> Watched<IO> {
-        Watched { io, state }
-    }
-}
-
-impl<IO: AsyncRead> AsyncRead for Watched<IO> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.project();
-        let before = buf.filled().len();
-        let polled = this.io.poll_read(cx, buf);
-        if buf.filled().len() > before {
-            this.state.read(&buf.filled()[before..]);
-        }
-        polled
-    }
-}
-
-impl<IO: AsyncWrite> AsyncWrite for Watched<IO> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.project();
-        let polled = this.io.poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &polled {
-            if *n > 0 {
-                this.state.moved();
-            }
-        }
-        polled
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.project();
-        let polled = this.io.poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = &polled {
-            if *n > 0 {
-                this.state.moved();
-            }
-        }
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_shutdown(cx)
-    }
-}
+use crate::watchdog::Tracked;
+pub(crate) use crate::watchdog::{ConnState, Watched};
 
 /// How a connection ends besides by itself.
 pub(crate) struct Ending {
@@ -319,21 +62,15 @@ pub(crate) async fn serve<IO, S, B>(
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let state = io.state.clone();
+    let state = io.state().clone();
     let service = Arc::new(service);
     let tracked_state = state.clone();
     let tracked = hyper::service::service_fn(move |req: Request<Incoming>| {
-        let active = Active::new(tracked_state.clone());
+        let answering = tracked_state.request();
         let service = service.clone();
-        let state = tracked_state.clone();
         async move {
             let res = service.call(req).await?;
-            let streaming = Streaming::new(state);
-            Ok::<_, S::Error>(res.map(|inner| Tracked {
-                inner,
-                streaming,
-                active,
-            }))
+            Ok::<_, S::Error>(res.map(|inner| Tracked::new(inner, answering)))
         }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -361,42 +98,52 @@ pub(crate) async fn serve<IO, S, B>(
     if draining {
         connection.as_mut().graceful_shutdown();
     }
+    // Each future made once and polled again on every wake of the
+    // connection: a wake costs a poll of each, not a new timer entry and new
+    // channel registrations.
+    let timer = tokio::time::sleep_until(state.next_check(&limits, Instant::now()).into());
+    tokio::pin!(timer);
+    let drain = shutdown.changed();
+    tokio::pin!(drain);
+    let forced = async {
+        match force.as_mut() {
+            Some(f) => {
+                let _ = f.changed().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(forced);
+    let shed = state.shed_asked();
+    tokio::pin!(shed);
     loop {
-        let deadline = state.deadline(&limits);
-        let timer = async {
-            match deadline {
-                Some((at, _)) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        let forced = async {
-            match force.as_mut() {
-                Some(f) => {
-                    let _ = f.changed().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
+            biased;
             r = connection.as_mut() => {
                 if let Err(e) = r {
                     tracing::debug!(%remote, error = %e, "connection ended with an error");
                 }
                 return;
             }
-            _ = shutdown.changed(), if !draining => {
+            _ = &mut drain, if !draining => {
                 draining = true;
                 connection.as_mut().graceful_shutdown();
             }
-            _ = forced => return,
-            _ = state.changed.notified() => {}
-            _ = timer => {
-                if let Some((at, why)) = state.deadline(&limits) {
-                    if at <= Instant::now() {
+            _ = &mut forced => return,
+            _ = &mut shed => {
+                shed.set(state.shed_asked());
+                timer.as_mut().reset(tokio::time::Instant::now());
+            }
+            _ = &mut timer => {
+                let deadline = state.deadline(&limits);
+                let now = Instant::now();
+                if let Some((at, why)) = deadline {
+                    if at <= now {
                         tracing::debug!(%remote, why, "connection closed");
                         return;
                     }
                 }
+                timer.as_mut().reset(state.next_check(&limits, now).into());
             }
         }
     }
@@ -471,12 +218,11 @@ impl Connections {
         };
         let idlest = live
             .values()
-            .filter(|s| s.is_idle() && !s.shed.load(Ordering::Acquire))
-            .min_by_key(|s| s.at(s.idle_since.load(Ordering::Acquire)));
+            .filter(|s| s.is_idle() && !s.is_shed())
+            .min_by_key(|s| s.idle_since());
         match idlest {
             Some(s) => {
-                s.shed.store(true, Ordering::Release);
-                s.changed.notify_one();
+                s.ask_to_close();
                 true
             }
             None => false,

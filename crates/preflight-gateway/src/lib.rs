@@ -49,6 +49,7 @@ pub mod reload;
 mod router;
 pub mod server;
 mod tls;
+mod watchdog;
 mod websocket;
 mod websocket_frames;
 
