@@ -283,7 +283,7 @@ impl Policy {
         Ok(self.preflight_allowed(origin, matched, methods, allow_headers))
     }
 
-    fn preflight_allowed(
+    pub(crate) fn preflight_allowed(
         &self,
         origin: &HeaderValue,
         matched: OriginMatch,
@@ -377,6 +377,87 @@ impl PreflightAllowed {
             headers.insert(ACCESS_CONTROL_MAX_AGE, m.clone());
         }
         headers.insert(VARY, self.vary.clone());
+    }
+}
+
+/// The answer to every allowed preflight of one policy and one set of
+/// methods, built once (when a route's layer is made): the headers
+/// [`PreflightAllowed::write`] writes, in its order, of which only those that
+/// depend on the request are set per request (`Access-Control-Allow-Origin`
+/// when it echoes the origin, `Access-Control-Allow-Headers`). Cloning the
+/// prebuilt map costs less than inserting its headers one by one.
+#[derive(Debug, Clone)]
+pub struct PreflightAnswer {
+    /// With `Access-Control-Allow-Headers` (placeholder value).
+    with_allow_headers: HeaderMap,
+    /// Without it: a preflight that asks for no header.
+    without_allow_headers: HeaderMap,
+}
+
+impl Policy {
+    /// The prebuilt answer to this policy's allowed preflights where the
+    /// methods are `methods` (as given to [`Policy::decide`]).
+    pub fn preflight_answer(&self, methods: &MethodSet) -> PreflightAnswer {
+        // Any listed origin: the answer echoes it, or says `*` for every one.
+        let placeholder = HeaderValue::from_static("null");
+        let with = self.preflight_allowed(
+            &placeholder,
+            OriginMatch::Listed,
+            methods,
+            Some(placeholder.clone()),
+        );
+        let without = PreflightAllowed {
+            allow_headers: None,
+            ..with.clone()
+        };
+        PreflightAnswer {
+            with_allow_headers: with.to_headers(),
+            without_allow_headers: without.to_headers(),
+        }
+    }
+}
+
+impl PreflightAnswer {
+    /// The headers of `allowed`'s answer: the same, in the same order, as
+    /// [`PreflightAllowed::write`] writes into an empty map, when `allowed`
+    /// was decided by the policy and methods this answer was built from.
+    pub fn headers(&self, allowed: PreflightAllowed) -> HeaderMap {
+        let PreflightAllowed {
+            allow_origin,
+            allow_headers,
+            ..
+        } = allowed;
+        let (mut headers, mut allow_headers) = match allow_headers {
+            Some(h) => (self.with_allow_headers.clone(), Some(h)),
+            None => (self.without_allow_headers.clone(), None),
+        };
+        let mut allow_origin = Some(allow_origin);
+        // A walk over the few entries, in insertion order: no name is hashed.
+        for (name, value) in headers.iter_mut() {
+            if name == ACCESS_CONTROL_ALLOW_ORIGIN {
+                if let Some(v) = allow_origin.take() {
+                    *value = v;
+                }
+            } else if name == ACCESS_CONTROL_ALLOW_HEADERS {
+                if let Some(v) = allow_headers.take() {
+                    *value = v;
+                }
+            }
+        }
+        headers
+    }
+}
+
+impl PreflightAllowed {
+    /// The answer's headers in a map of their own, with room for no more.
+    fn to_headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(8);
+        self.write(&mut headers);
+        let mut exact = HeaderMap::with_capacity(headers.len());
+        for (name, value) in &headers {
+            exact.append(name.clone(), value.clone());
+        }
+        exact
     }
 }
 

@@ -23,7 +23,8 @@ pub mod policy;
 mod vary;
 
 pub use decision::{
-    strip_cors_headers, ActualAllowed, CorsRequest, Decision, PreflightAllowed, Refusal,
+    strip_cors_headers, ActualAllowed, CorsRequest, Decision, PreflightAllowed, PreflightAnswer,
+    Refusal,
 };
 pub use header_list::{HeaderListError, RequestedHeaders};
 pub use matcher::{OriginMatch, OriginMatcher};

@@ -23,11 +23,7 @@ impl CorsLayer {
     pub fn new(policy: Policy) -> CorsLayer {
         let preflight_methods = policy.methods().clone();
         CorsLayer {
-            state: Arc::new(State {
-                policy: Some(policy),
-                preflight_methods,
-                route_methods: None,
-            }),
+            state: Arc::new(State::new(Some(policy), preflight_methods, None)),
         }
     }
 
@@ -42,11 +38,7 @@ impl CorsLayer {
     /// removed.
     pub fn disabled() -> CorsLayer {
         CorsLayer {
-            state: Arc::new(State {
-                policy: None,
-                preflight_methods: MethodSet::empty(),
-                route_methods: None,
-            }),
+            state: Arc::new(State::new(None, MethodSet::empty(), None)),
         }
     }
 
@@ -59,11 +51,11 @@ impl CorsLayer {
             None => self.state.preflight_methods.clone(),
         };
         CorsLayer {
-            state: Arc::new(State {
-                policy: self.state.policy.clone(),
+            state: Arc::new(State::new(
+                self.state.policy.clone(),
                 preflight_methods,
-                route_methods: Some(route),
-            }),
+                Some(route),
+            )),
         }
     }
 

@@ -69,9 +69,11 @@ where
             Decision::PreflightAllowed(p) => {
                 let mut res = Response::new(CorsBody::empty());
                 *res.status_mut() = p.status;
-                // Room for the answer's six headers at once, not grown twice.
-                *res.headers_mut() = http::HeaderMap::with_capacity(8);
-                p.write(res.headers_mut());
+                match &state.preflight_answer {
+                    // The route's prebuilt answer, with this request's values.
+                    Some(answer) => *res.headers_mut() = answer.headers(p),
+                    None => p.write(res.headers_mut()),
+                }
                 res.extensions_mut().insert(CorsOutcome::Preflight {
                     allowed: true,
                     reason: None,
