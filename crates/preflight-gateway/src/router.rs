@@ -132,7 +132,8 @@ impl Table {
             edge::check_header_size(&req, self.config.server.max_request_header_bytes)
         });
         if let Err(refused) = checked {
-            return self.refuse(req, refused).await;
+            // Rare branches boxed: the common future stays small to move.
+            return Box::pin(self.refuse(req, refused)).await;
         }
         self.dispatch(req, |route| Proxy {
             client: self.client.clone(),
@@ -215,28 +216,46 @@ impl Table {
         S: Service<Request<GatewayBody>, Response = Response<GatewayBody>, Error = Infallible>,
     {
         let mut req = req;
+        // The rare branches are boxed, so that the future of the common one
+        // (a route's CORS layer and backend) is small to move.
         let prepared = match edge::prepare(&mut req) {
             Ok(p) => p,
-            Err(refused) => return self.refuse(req, refused).await,
+            Err(refused) => return Box::pin(self.refuse(req, refused)).await,
         };
         let Some(entry) = self.lookup(req.uri().path()) else {
-            return infallible(self.not_found.layer(NotFound).oneshot(req).await);
+            return Box::pin(self.not_found.layer(NotFound).oneshot(req))
+                .await
+                .unwrap_or_else(|never| match never {});
         };
         if let Some(refused) = refused_on_route(&entry.route, prepared) {
-            let mut res = if refused.status == StatusCode::FORBIDDEN {
-                self.refuse(req, refused).await
-            } else {
-                infallible(entry.layer.layer(Answer(refused)).oneshot(req).await)
-            };
-            res.extensions_mut()
-                .insert(MatchedRoute(entry.route.clone()));
-            return res;
+            return Box::pin(self.refuse_on_route(entry, req, refused)).await;
         }
+        // The backend is made only when the request reaches it: not for a
+        // preflight, which the CORS layer answers.
         let stack = entry.layer.layer(MethodCheck {
             route: entry.route.clone(),
-            inner: backend(&entry.route),
+            backend: Some(backend),
         });
         let mut res = infallible(stack.oneshot(req).await);
+        res.extensions_mut()
+            .insert(MatchedRoute(entry.route.clone()));
+        res
+    }
+}
+
+impl Table {
+    /// A request the edge checks flagged, refused as its route says.
+    async fn refuse_on_route(
+        &self,
+        entry: &RouteEntry,
+        req: Request<GatewayBody>,
+        refused: Refused,
+    ) -> GatewayResponse {
+        let mut res = if refused.status == StatusCode::FORBIDDEN {
+            self.refuse(req, refused).await
+        } else {
+            infallible(entry.layer.layer(Answer(refused)).oneshot(req).await)
+        };
         res.extensions_mut()
             .insert(MatchedRoute(entry.route.clone()));
         res
@@ -290,29 +309,48 @@ impl Service<Request<GatewayBody>> for Routes {
 }
 
 /// The route's methods, behind its CORS layer: a method the route lacks gets
-/// 405 with `Allow` (or, for an ordinary `OPTIONS`, 204 with `Allow`).
-#[derive(Clone)]
-struct MethodCheck<S> {
+/// 405 with `Allow` (or, for an ordinary `OPTIONS`, 204 with `Allow`). The
+/// backend service is made by `backend` when a request reaches it, and made
+/// ready in the future it answers with.
+struct MethodCheck<F> {
     route: Arc<Route>,
-    inner: S,
+    backend: Option<F>,
 }
 
-impl<S> Service<Request<GatewayBody>> for MethodCheck<S>
+impl<F, S> Service<Request<GatewayBody>> for MethodCheck<F>
 where
+    F: FnOnce(&Arc<Route>) -> S,
     S: Service<Request<GatewayBody>, Response = Response<GatewayBody>, Error = Infallible>,
 {
     type Response = Response<GatewayBody>;
     type Error = Infallible;
-    type Future = Either<Ready<Result<Response<GatewayBody>, Infallible>>, S::Future>;
+    type Future = Either<
+        Ready<Result<Response<GatewayBody>, Infallible>>,
+        Either<S::Future, tower::util::Oneshot<S, Request<GatewayBody>>>,
+    >;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
         let methods = &self.route.methods;
         if methods.contains(req.method()) {
-            return Either::Right(self.inner.call(req));
+            if let Some(backend) = self.backend.take() {
+                let mut inner = backend(&self.route);
+                // A backend that is ready at once (the proxy is) is called
+                // at once; otherwise its readiness is awaited first.
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                return Either::Right(match inner.poll_ready(&mut cx) {
+                    Poll::Ready(Ok(())) => Either::Left(inner.call(req)),
+                    _ => Either::Right(inner.oneshot(req)),
+                });
+            }
+            // Called twice: the backend was used (dispatch calls it once).
+            return Either::Left(future::ready(Ok(error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the route's backend was already used",
+            ))));
         }
         // An ordinary OPTIONS on a route without OPTIONS gets
         // 204 with Allow (the layer does this when CORS is on; here for
