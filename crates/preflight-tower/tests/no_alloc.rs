@@ -1,0 +1,148 @@
+//! What the layer's allowed preflight allocates, counted with a counting
+//! global allocator (this thread's allocations only, so that tests running
+//! in parallel do not disturb each other).
+//!
+//! The decision allocates nothing (preflight-core's `tests/no_alloc.rs`).
+//! The answer cannot be free of the heap while it is an `http::Response`:
+//! its `HeaderMap` keeps its entries and their index in two heap blocks
+//! (cloned from the route's prebuilt answer), and `http::Extensions`, where
+//! the layer puts its `CorsOutcome` for the application, is a boxed map
+//! (the box, the map's table, the boxed value). Those five are the whole
+//! count; this test fails if another one joins them.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use preflight_core::CorsConfig;
+use preflight_tower::{CorsLayer, CorsOutcome};
+use tower::{service_fn, Layer, Service};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; the only
+// addition is a thread-local counter with a const initializer, which never
+// allocates itself.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|c| c.set(c.get() + 1));
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let out = f();
+    let after = ALLOCATIONS.with(Cell::get);
+    (after - before, out)
+}
+
+/// The layer's answer is ready at once: poll it once with a no-op waker.
+fn now<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("a preflight answer is ready at once"),
+    }
+}
+
+fn layer(credentials: bool, origins: &[&str]) -> CorsLayer {
+    CorsLayer::from_config(&CorsConfig {
+        allow_origins: Some(origins.iter().map(|s| s.to_string()).collect()),
+        allow_methods: Some(vec!["GET".into(), "PUT".into(), "DELETE".into()]),
+        allow_headers: Some(vec!["content-type".into(), "authorization".into()]),
+        allow_credentials: Some(credentials),
+        max_age: Some(600),
+        ..CorsConfig::default()
+    })
+    .expect("valid policy")
+}
+
+fn preflight(origin: &'static str, acrh: Option<&'static str>) -> Request<()> {
+    let mut req = Request::new(());
+    *req.method_mut() = Method::OPTIONS;
+    let h = req.headers_mut();
+    h.insert(header::ORIGIN, HeaderValue::from_static(origin));
+    h.insert(
+        header::ACCESS_CONTROL_REQUEST_METHOD,
+        HeaderValue::from_static("PUT"),
+    );
+    if let Some(line) = acrh {
+        h.insert(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_static(line),
+        );
+    }
+    req
+}
+
+/// The heap blocks of the answer: the header map's two, the extensions' three.
+const ANSWER_BLOCKS: usize = 5;
+
+#[test]
+fn the_allowed_preflight_allocates_only_its_response() {
+    let cases = [
+        (
+            layer(true, &["https://app.example.com"]),
+            "https://app.example.com",
+            Some("content-type"),
+        ),
+        (
+            layer(true, &["https://*.example.com"]),
+            "https://a.example.com",
+            Some("authorization,content-type"),
+        ),
+        (layer(false, &["*"]), "https://anyone.test", None),
+    ];
+    for (layer, origin, acrh) in cases {
+        let mut svc = layer.layer(service_fn(|_req: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(String::from("the inner service")))
+        }));
+        // Warm: the first answer promotes the prebuilt values to shared ones.
+        drop(now(svc.call(preflight(origin, acrh))));
+        let req = preflight(origin, acrh);
+        let (n, res) = allocations(|| now(svc.call(req)).expect("infallible"));
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "{origin}");
+        assert_eq!(
+            res.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            Some(&HeaderValue::from_static(
+                if origin == "https://anyone.test" {
+                    "*"
+                } else {
+                    origin
+                }
+            )),
+        );
+        assert!(matches!(
+            res.extensions().get::<CorsOutcome>(),
+            Some(CorsOutcome::Preflight { allowed: true, .. })
+        ));
+        println!("figure: {origin} {acrh:?}: {n} allocations");
+        assert_eq!(n, ANSWER_BLOCKS, "{origin} {acrh:?}");
+        let (freed, ()) = allocations(|| drop(res));
+        assert_eq!(freed, 0);
+    }
+}
