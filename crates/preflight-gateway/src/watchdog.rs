@@ -140,10 +140,14 @@ impl ConnState {
     /// it sets can fall before this check: the events need not wake the
     /// watchdog.
     pub(crate) fn next_check(&self, l: &ConnLimits, now: Instant) -> Instant {
+        // At least the state's resolution (a millisecond): a zero timeout
+        // (a `ConnLimits` made in code; the configuration refuses it) must not
+        // make the timer fire without end while a request waits.
         let shortest = l
             .header_read_timeout
             .min(l.idle_timeout)
-            .min(l.body_idle_timeout);
+            .min(l.body_idle_timeout)
+            .max(Duration::from_millis(1));
         let latest = now + shortest;
         match self.deadline(l) {
             Some((at, _)) => at.min(latest),
@@ -339,5 +343,76 @@ impl<IO: AsyncWrite> AsyncWrite for Watched<IO> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.project().io.poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> ConnLimits {
+        ConnLimits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_idle_timeout: Duration::from_secs(30),
+            ..ConnLimits::default()
+        }
+    }
+
+    #[test]
+    fn the_check_comes_no_later_than_any_deadline_a_later_event_sets() {
+        let l = limits();
+        let s = ConnState::new();
+        let t0 = Instant::now();
+        // A new connection: its header deadline, 10 s from its start.
+        let first = s.next_check(&l, t0);
+        assert!(first <= s.start + l.header_read_timeout);
+        // Served and idle: the idle deadline is 60 s away, but the first
+        // byte of a next head (any time from now) sets one 10 s after it,
+        // so the watchdog looks again within 10 s.
+        drop(s.request());
+        let now = Instant::now();
+        let check = s.next_check(&l, now);
+        assert!(check <= now + l.header_read_timeout, "{:?}", check - now);
+        // A request waiting for its upstream has no deadline of its own:
+        // the check still comes, within the shortest timeout.
+        let waiting = s.request();
+        assert!(s.deadline(&l).is_none());
+        assert!(s.next_check(&l, now) <= now + l.header_read_timeout);
+        drop(waiting);
+    }
+
+    #[test]
+    fn a_zero_timeout_still_arms_the_timer_ahead() {
+        let l = ConnLimits {
+            header_read_timeout: Duration::ZERO,
+            idle_timeout: Duration::ZERO,
+            body_idle_timeout: Duration::ZERO,
+            ..ConnLimits::default()
+        };
+        let s = ConnState::new();
+        let waiting = s.request();
+        let now = Instant::now();
+        assert!(s.next_check(&l, now) > now);
+        drop(waiting);
+    }
+
+    #[test]
+    fn asking_to_close_an_idle_connection_wakes_its_watchdog() {
+        let s = ConnState::new();
+        let asked = s.shed_asked();
+        s.ask_to_close();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(5), asked)
+                .await
+                .expect("woken");
+        });
+        let (at, why) = s.deadline(&ConnLimits::default()).expect("a deadline");
+        assert!(at <= Instant::now());
+        assert!(why.contains("max_connections"), "{why}");
     }
 }
