@@ -83,6 +83,31 @@ fn bench_decide(c: &mut Criterion) {
         })
     });
 
+    // What a server does per preflight: a new response map each time, made
+    // by inserting the answer's headers, or cloned from the route's prebuilt
+    // answer (preflight-tower does the latter).
+    c.bench_function("preflight_allowed/decide+write_new_map", |b| {
+        b.iter(|| {
+            let req = CorsRequest::new(&options, black_box(&allowed));
+            let mut headers = HeaderMap::with_capacity(8);
+            match small.decide(&req, &route) {
+                Decision::PreflightAllowed(p) => p.write(&mut headers),
+                other => panic!("{other:?}"),
+            }
+            black_box(headers)
+        })
+    });
+    let answer = small.preflight_answer(&route);
+    c.bench_function("preflight_allowed/decide+prebuilt_answer", |b| {
+        b.iter(|| {
+            let req = CorsRequest::new(&options, black_box(&allowed));
+            match small.decide(&req, &route) {
+                Decision::PreflightAllowed(p) => black_box(answer.headers(p)),
+                other => panic!("{other:?}"),
+            }
+        })
+    });
+
     // The same, in its two halves: the decision, and writing it into the map.
     c.bench_function("preflight_allowed/decide", |b| {
         b.iter(|| {
