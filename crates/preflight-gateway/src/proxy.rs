@@ -89,9 +89,7 @@ pub(crate) struct ProxyTiming {
     pub(crate) upstream: Option<Duration>,
 }
 
-/// The proxy as the service behind a route's method check: forwards to the
-/// route's upstream and puts the [`ProxyTiming`] in the response's extensions.
-#[derive(Clone)]
+/// What the proxy needs to forward one request to the route's upstream.
 pub(crate) struct Proxy {
     pub(crate) client: UpstreamClient,
     pub(crate) settings: ProxySettings,
@@ -100,7 +98,20 @@ pub(crate) struct Proxy {
     pub(crate) edge: Edge,
 }
 
-impl Service<Request<GatewayBody>> for Proxy {
+/// The proxy as the service behind a route's method check, made for one
+/// request (when it reaches the method check) and called once, so that its
+/// client, settings and route move into the future instead of being copied
+/// again: forwards to the route's upstream and puts the [`ProxyTiming`] in
+/// the response's extensions.
+pub(crate) struct OnceProxy(Option<Proxy>);
+
+impl OnceProxy {
+    pub(crate) fn new(proxy: Proxy) -> OnceProxy {
+        OnceProxy(Some(proxy))
+    }
+}
+
+impl Service<Request<GatewayBody>> for OnceProxy {
     type Response = Response<GatewayBody>;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response<GatewayBody>, Infallible>> + Send>>;
@@ -110,7 +121,13 @@ impl Service<Request<GatewayBody>> for Proxy {
     }
 
     fn call(&mut self, req: Request<GatewayBody>) -> Self::Future {
-        let this = self.clone();
+        let Some(this) = self.0.take() else {
+            // Called twice: the method check calls it once.
+            return Box::pin(std::future::ready(Ok(crate::body::error_response(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "the route's proxy was already used",
+            ))));
+        };
         Box::pin(async move {
             let (mut res, timing) = forward(
                 &this.client,

@@ -26,7 +26,7 @@ use crate::body::{self, error_response, GatewayBody, GatewayResponse};
 use crate::config::{Cidr, Config, Route, RouteCorsPolicy};
 use crate::edge::{self, Answer, Refused};
 use crate::limits::HostPermits;
-use crate::proxy::{self, ConnInfo, Edge, Proxy, ProxySettings, UpstreamClient};
+use crate::proxy::{self, ConnInfo, Edge, OnceProxy, Proxy, ProxySettings, UpstreamClient};
 use crate::websocket::Tunnels;
 
 /// One route with its layer.
@@ -135,16 +135,18 @@ impl Table {
             // Rare branches boxed: the common future stays small to move.
             return Box::pin(self.refuse(req, refused)).await;
         }
-        self.dispatch(req, |route| Proxy {
-            client: self.client.clone(),
-            settings: self.settings.clone(),
-            route: route.clone(),
-            conn,
-            edge: Edge {
-                trusted_proxies: self.trusted_proxies.clone(),
-                websocket_idle_timeout: self.config.server.websocket_idle_timeout,
-                tunnels: tunnels.clone(),
-            },
+        self.dispatch(req, |route| {
+            OnceProxy::new(Proxy {
+                client: self.client.clone(),
+                settings: self.settings.clone(),
+                route: route.clone(),
+                conn,
+                edge: Edge {
+                    trusted_proxies: self.trusted_proxies.clone(),
+                    websocket_idle_timeout: self.config.server.websocket_idle_timeout,
+                    tunnels: tunnels.clone(),
+                },
+            })
         })
         .await
     }
