@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::ServerConfig;
+use crate::fast_hash::FastHash;
 
 /// Descriptors kept aside for what is not a connection: the listeners, the
 /// runtime, the log, the file watcher, the TLS and configuration files.
@@ -137,14 +138,15 @@ pub(crate) fn clip(s: &str) -> String {
 #[derive(Debug)]
 pub(crate) struct HostPermits {
     per_host: usize,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Keyed by the routes' upstream hosts: hashed with [`FastHash`].
+    hosts: Mutex<HashMap<String, Arc<Semaphore>, FastHash>>,
 }
 
 impl HostPermits {
     pub(crate) fn new(per_host: usize) -> HostPermits {
         HostPermits {
             per_host: per_host.max(1),
-            hosts: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::default()),
         }
     }
 
