@@ -161,18 +161,25 @@ pub fn evaluate_preflight(
         }
     }
 
-    // docs/browser-model.md#preflight-success: the CORS check with the actual request's credentials mode.
-    cors_check_blocked(headers, plan.serialized_origin(), include, stage)?;
-
-    // docs/browser-model.md#preflight-success: an ok status.
-    if !(200..=299).contains(&status) {
-        return Err(Blocked::new(
+    // docs/browser-model.md#preflight-success: the CORS check with the actual
+    // request's credentials mode, and an ok status; a response failing both
+    // is refused for the one the engine checks first.
+    let ok_status = || {
+        if (200..=299).contains(&status) {
+            return Ok(());
+        }
+        Err(Blocked::new(
             CorsError::PreflightInvalidStatus,
             stage,
             format!("The preflight (OPTIONS) response has status {status}; a preflight must get a 2xx status."),
             "Answer OPTIONS on this route with 204 (or 200) and the CORS headers; make sure authentication, routing or method filters let OPTIONS through.",
-        ));
+        ))
+    };
+    if profile.preflight_status_checked_first() {
+        ok_status()?;
     }
+    cors_check_blocked(headers, plan.serialized_origin(), include, stage)?;
+    ok_status()?;
 
     // docs/browser-model.md#parsing-the-allow-lists: parse failures are network errors.
     let mut allow_methods = match extract_header_list(headers, "access-control-allow-methods") {
@@ -361,6 +368,38 @@ mod tests {
             parse_max_age(Some("100000"), Profile::Firefox).seconds,
             86_400
         );
+    }
+
+    /// A `403` preflight without `Access-Control-Allow-Origin` fails both
+    /// checks: WebKit (WebKitGTK 2.50) reports the status ("Preflight
+    /// response is not successful. Status code: 403", the browser suite's
+    /// "preflight 403 without headers"), Chromium and Firefox the missing
+    /// header.
+    #[test]
+    fn which_preflight_check_fails_first_by_engine() {
+        use crate::browser::{plan, BrowserRequest};
+        use crate::Origin;
+        let req = BrowserRequest::new(
+            Origin::parse_serialized("https://app.example").unwrap(),
+            "https://api.example/x".parse().unwrap(),
+        )
+        .method("DELETE");
+        for (profile, error) in [
+            (Profile::WebKit, CorsError::PreflightInvalidStatus),
+            (
+                Profile::Chromium,
+                CorsError::PreflightMissingAllowOriginHeader,
+            ),
+            (
+                Profile::Firefox,
+                CorsError::PreflightMissingAllowOriginHeader,
+            ),
+            (Profile::Spec, CorsError::PreflightMissingAllowOriginHeader),
+        ] {
+            let p = plan(&req, profile).unwrap();
+            let refused = evaluate_preflight(&p, 403, &[]).unwrap_err();
+            assert_eq!(refused.cors_error(), Some(error), "{profile}");
+        }
     }
 
     #[test]

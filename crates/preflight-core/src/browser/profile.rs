@@ -106,6 +106,17 @@ impl Profile {
         matches!(self, Profile::WebKit)
     }
 
+    /// Whether a preflight response is checked for an ok status before the
+    /// CORS check (docs/browser-model.md#preflight-success), so that one
+    /// failing both is refused for its status. The standard asks for both
+    /// and names no order; Chromium and Firefox check the CORS headers first,
+    /// WebKit (WebKitGTK 2.50) the status ("Preflight response is not
+    /// successful. Status code: 403"), found by the browser suite reading
+    /// WebKit's console messages.
+    pub fn preflight_status_checked_first(self) -> bool {
+        matches!(self, Profile::WebKit)
+    }
+
     /// `chromium`, `spec`, `firefox` or `webkit`.
     pub fn name(self) -> &'static str {
         match self {
