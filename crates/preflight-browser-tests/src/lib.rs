@@ -6,7 +6,8 @@
 //!   verdict and Chromium's `corsError` name.
 //! - Firefox over WebDriver BiDi ([`Firefox`]): the verdict and Firefox's
 //!   documented reason name, read from its console message.
-//! - WebKitGTK's MiniBrowser over WebDriver classic ([`WebKit`]): the verdict.
+//! - WebKitGTK's MiniBrowser over its remote Web Inspector ([`WebKit`]): the
+//!   verdict and a name for WebKit's console message.
 //!
 //! [`Engine`] names them, says which simulator profile each one is judged
 //! against, and [`Judge`] runs a `fetch()` in whichever was launched. Every
@@ -26,7 +27,7 @@ use serde_json::Value;
 
 pub use chromium::{chromium_path, Browser, Page};
 pub use firefox::{firefox_path, reason_name as firefox_reason_name, Firefox};
-pub use webkit::{minibrowser_path, webkit_installed, WebKit};
+pub use webkit::{minibrowser_path, reason_name as webkit_reason_name, webkit_installed, WebKit};
 
 /// True when the suite must run (CI sets `PREFLIGHT_REQUIRE_BROWSER=1`): a
 /// missing browser is then a failure, not a skip.

@@ -117,11 +117,7 @@ async fn demo_in(engine: Engine) {
         json!([
             ["chromium", "bad", "MissingAllowOriginHeader"],
             ["firefox", "bad", "CORSMissingAllowOrigin"],
-            [
-                "webkit",
-                "bad",
-                "WebKit names no reason; in Chromium's terms MissingAllowOriginHeader"
-            ],
+            ["webkit", "bad", "OriginNotAllowed"],
         ]),
         "{name}"
     );

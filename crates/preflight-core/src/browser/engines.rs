@@ -20,7 +20,7 @@ pub struct EngineVerdict {
     /// Where the engine blocks.
     pub stage: Option<Stage>,
     /// The engine's own name for the refusal ([`Profile::reason_name`]):
-    /// `None` when allowed, and where the engine reports no name (WebKit).
+    /// `None` when allowed, and where the engine reports no name.
     pub reason: Option<&'static str>,
     /// Chromium's name for the same refusal (what a one-profile report calls
     /// its `reason`); `None` when allowed.
@@ -306,11 +306,19 @@ mod tests {
             ff.chromium_reason,
             Some("PreflightMissingAllowOriginHeader")
         );
+        // WebKit checks the preflight's status first.
         let wk = &c.verdicts[2];
-        assert_eq!(wk.reason, None);
+        assert_eq!(wk.reason, Some("PreflightNotSuccessful"));
+        assert_eq!(wk.chromium_reason, Some("PreflightInvalidStatus"));
+        assert_eq!(wk.reason_text().as_deref(), Some("PreflightNotSuccessful"));
+        // An engine that names no reason is given Chromium's, marked so.
+        let unnamed = EngineVerdict {
+            reason: None,
+            ..wk.clone()
+        };
         assert_eq!(
-            wk.reason_text().as_deref(),
-            Some("WebKit names no reason; in Chromium's terms PreflightMissingAllowOriginHeader")
+            unnamed.reason_text().as_deref(),
+            Some("WebKit names no reason; in Chromium's terms PreflightInvalidStatus")
         );
         let lines = c.difference();
         assert_eq!(lines.len(), 4, "{lines:#?}");
@@ -323,7 +331,11 @@ mod tests {
             "{}",
             lines[1]
         );
-        assert!(lines[2].starts_with("webkit blocks at the preflight: WebKit names no reason"));
+        assert!(
+            lines[2].starts_with("webkit blocks at the preflight: PreflightNotSuccessful: "),
+            "{}",
+            lines[2]
+        );
         assert_eq!(
             lines[3],
             "why they differ: chromium safelists dpr and sends no preflight; firefox and webkit \
@@ -343,7 +355,7 @@ mod tests {
             [
                 Some("MissingAllowOriginHeader"),
                 Some("CORSMissingAllowOrigin"),
-                None
+                Some("OriginNotAllowed")
             ]
         );
     }
