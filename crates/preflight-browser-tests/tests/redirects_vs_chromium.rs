@@ -401,8 +401,8 @@ async fn redirects_and_cache_agree(engine: Engine) {
         }
         // Chromium only tells the page "TypeError" for a network error that is
         // not a CORS error; compare those as an empty name. An engine that
-        // reports no name (WebKit; Firefox where it logs none) is compared by
-        // verdict.
+        // reports no name (Firefox or WebKit where it logs none known) is
+        // compared by verdict.
         let simulated_cmp: Vec<Result<u16, String>> = simulated
             .iter()
             .zip(&seen)

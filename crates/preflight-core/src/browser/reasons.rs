@@ -106,8 +106,9 @@ fn webkit_name(e: CorsError) -> Option<&'static str> {
         // "Credentials flag is true, but Access-Control-Allow-Credentials is
         // not "true"."
         InvalidAllowCredentials | PreflightInvalidAllowCredentials => "AllowCredentialsNotTrue",
-        // "Preflight response is not successful. Status code: 403"
-        PreflightInvalidStatus => "PreflightNotSuccessful",
+        // "Preflight response is not successful. Status code: 403"; for a
+        // preflight answered with a redirect too (its status is not ok).
+        PreflightInvalidStatus | PreflightDisallowedRedirect => "PreflightNotSuccessful",
         // "Method X is not allowed by Access-Control-Allow-Methods."
         MethodDisallowedByPreflightResponse => "MethodNotAllowed",
         // "Request header field X is not allowed by Access-Control-Allow-Headers."
@@ -291,6 +292,11 @@ mod tests {
             ),
             // "preflight 500", "preflight 3xx without Location"
             (CorsError::PreflightInvalidStatus, "PreflightNotSuccessful"),
+            // F14 "a preflight answered with a redirect"
+            (
+                CorsError::PreflightDisallowedRedirect,
+                "PreflightNotSuccessful",
+            ),
             (
                 CorsError::MethodDisallowedByPreflightResponse,
                 "MethodNotAllowed",
