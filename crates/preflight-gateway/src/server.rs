@@ -229,7 +229,7 @@ async fn accept_loop(
     done: mpsc::Sender<()>,
 ) {
     let stop = shutdown.clone();
-    conn::accept_loop(listener, conns, stop, move |stream, remote, slot| {
+    crate::accept::accept_loop(listener, conns, stop, move |stream, remote, slot| {
         let gateway = gateway.clone();
         let tls = tls.clone();
         let ending = Ending {
