@@ -425,6 +425,31 @@ impl Drop for Slot {
     }
 }
 
+/// A connection's slot, shared with the WebSocket tunnel the connection may
+/// become (docs/configuration.md, `max_connections`): the tunnel outlives
+/// the HTTP connection, and its two descriptors stay under the cap until it
+/// ends. Put in the extensions of a request that asks to upgrade.
+#[derive(Clone)]
+pub(crate) struct SharedSlot(pub(crate) Arc<Slot>);
+
+impl SharedSlot {
+    /// Hold the slot for a tunnel: busy (never closed to make room) until
+    /// the hold is dropped.
+    pub(crate) fn hold(&self) -> TunnelHold {
+        self.0.state.active.fetch_add(1, Ordering::AcqRel);
+        TunnelHold(self.0.clone())
+    }
+}
+
+/// A tunnel's hold on its connection's slot.
+pub(crate) struct TunnelHold(Arc<Slot>);
+
+impl Drop for TunnelHold {
+    fn drop(&mut self) {
+        self.0.state.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl Connections {
     pub(crate) fn new(cap: usize) -> Arc<Connections> {
         Arc::new(Connections {
