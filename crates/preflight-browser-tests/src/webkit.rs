@@ -321,10 +321,14 @@ async fn target_socket(port: u16) -> Result<Option<String>, String> {
     let page = tokio::time::timeout(Duration::from_secs(5), exchange)
         .await
         .map_err(|_| "inspector listing: no answer in 5 s".to_string())??;
-    Ok(page.find("'/socket/").and_then(|at| {
-        let rest = &page[at + 1..];
-        rest.find('\'').map(|end| rest[..end].to_string())
-    }))
+    Ok(socket_path(&page))
+}
+
+/// The first `'/socket/...'` path in the inspector's listing.
+fn socket_path(listing: &str) -> Option<String> {
+    let at = listing.find("'/socket/")?;
+    let rest = &listing[at + 1..];
+    rest.find('\'').map(|end| rest[..end].to_string())
 }
 
 /// Sort the socket's events: the page target's id (announced by
@@ -343,7 +347,13 @@ async fn route(
             }
         };
         match ev["method"].as_str() {
-            Some("Target.targetCreated") => set_target(&ev["params"]["targetInfo"]["targetId"]),
+            // A provisional target (a navigation to another process) takes
+            // commands once it commits.
+            Some("Target.targetCreated")
+                if ev["params"]["targetInfo"]["isProvisional"] != json!(true) =>
+            {
+                set_target(&ev["params"]["targetInfo"]["targetId"])
+            }
             Some("Target.didCommitProvisionalTarget") => set_target(&ev["params"]["newTargetId"]),
             Some("Target.dispatchMessageFromTarget") => {
                 let Some(Ok(inner)) = ev["params"]["message"]
@@ -425,7 +435,19 @@ pub fn reason_name(message: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::reason_name;
+    use super::{reason_name, socket_path};
+
+    /// The page MiniBrowser (WebKitGTK 2.50) serves on `GET /`, cut short.
+    #[test]
+    fn the_listing_names_the_page_socket() {
+        let listing = "<tr><td class=\"data\"><div class=\"targetname\"></div><div class=\"targeturl\">http://127.0.0.1:9/</div></td><td class=\"input\"><input type=\"button\" value=\"Inspect\" onclick=\"window.open('Main.html?ws=' + window.location.host + '/socket/1/1/WebPage', '_blank', 'location=no,menubar=no,status=no,toolbar=no');\"></td></tr>";
+        assert_eq!(socket_path(listing).as_deref(), Some("/socket/1/1/WebPage"));
+        assert_eq!(
+            socket_path("<div id='targetlist'><table><tbody></tbody></table></div>"),
+            None
+        );
+        assert_eq!(socket_path("'/socket/1/1/WebPage"), None);
+    }
 
     /// WebKitGTK 2.50's messages, as the browser suite read them.
     #[test]
