@@ -39,9 +39,9 @@ pub fn browser_required() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrowserOutcome {
     /// `Ok((status, exposed header names))` or `Err(reason name)`; the name
-    /// is the engine's own (Chromium's `corsError`, Firefox's `CORS...`), and
-    /// empty when the engine reports none (WebKit, or a failure that is not a
-    /// CORS failure).
+    /// is the engine's own (Chromium's `corsError`, Firefox's `CORS...`, the
+    /// name for WebKit's console message), and empty when the engine reports
+    /// none (a failure that is not a CORS failure).
     pub result: Result<(u16, Vec<String>), String>,
     /// How many preflights Chromium sent for it (as seen over CDP); 0 from
     /// the other drivers (count them at the server).
