@@ -203,7 +203,8 @@ impl EngineComparison {
             .map(|(p, m)| {
                 let why = match m.source {
                     MaxAgeSource::Capped => " (its cap)",
-                    MaxAgeSource::Default | MaxAgeSource::Invalid => " (its default)",
+                    MaxAgeSource::Default => " (its default)",
+                    MaxAgeSource::Invalid => " (not a number)",
                     MaxAgeSource::Negative | MaxAgeSource::Header => "",
                 };
                 format!("{p} {} s{why}", m.seconds)
@@ -394,21 +395,26 @@ mod tests {
                  (its cap), firefox 86400 s, webkit 600 s (its cap)"
             )
         );
-        // Without the header: 5 s, and Firefox caches nothing.
-        let c = compare(&request().method("PUT"), |_| {
-            ServerResponse::new(
-                200,
-                &[
+        // Without the header: 5 s in every engine.
+        let answer = |max_age: Option<&'static str>| {
+            move |_: &SentRequest| {
+                let mut h = vec![
                     ("Access-Control-Allow-Origin", "https://app.example.com"),
                     ("Access-Control-Allow-Methods", "PUT"),
-                ],
-            )
-        });
+                ];
+                h.extend(max_age.map(|v| ("Access-Control-Max-Age", v)));
+                ServerResponse::new(200, &h)
+            }
+        };
+        let c = compare(&request().method("PUT"), answer(None));
+        assert_eq!(c.cache_difference(), None);
+        // Not a number: Firefox caches nothing.
+        let c = compare(&request().method("PUT"), answer(Some("ten")));
         assert_eq!(
             c.cache_difference().as_deref(),
             Some(
                 "engines keep this preflight's answer for different times: chromium 5 s \
-                 (its default), firefox 0 s (its default), webkit 5 s (its default)"
+                 (not a number), firefox 0 s (not a number), webkit 5 s (not a number)"
             )
         );
     }

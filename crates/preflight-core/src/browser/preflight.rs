@@ -38,7 +38,8 @@ pub struct MaxAge {
 
 /// docs/browser-model.md#max-age: parse `Access-Control-Max-Age` (already combined and trimmed).
 ///
-/// Missing or invalid: [`Profile::default_max_age`] (5 s; Firefox: 0). Negative: 0, no caching; Chromium, Firefox and
+/// Missing: [`Profile::default_max_age`] (5 s). Invalid:
+/// [`Profile::invalid_max_age`] (5 s; Firefox: 0, not cached). Negative: 0, no caching; Chromium, Firefox and
 /// Safari all refuse to cache it and WPT (`cors/preflight-cache.htm`, case E4)
 /// expects that, so both profiles do it, although a literal reading of the
 /// standard would use 5 s. Above the cap: the cap ([`Profile::max_age_cap`]).
@@ -52,7 +53,7 @@ pub(crate) fn parse_max_age(value: Option<&str>, profile: Profile) -> MaxAge {
         };
     };
     let invalid = MaxAge {
-        seconds: profile.default_max_age(),
+        seconds: profile.invalid_max_age(),
         source: MaxAgeSource::Invalid,
     };
     let (negative, digits) = match value.as_bytes().first() {
@@ -262,10 +263,15 @@ pub fn evaluate_preflight(
             "`Access-Control-Max-Age` is above this browser's cap; it is reused for {} s at most.",
             max_age.seconds
         )),
-        MaxAgeSource::Invalid => warnings.push(
-            "`Access-Control-Max-Age` is not a number of seconds; the browser uses 5 s."
+        MaxAgeSource::Invalid if max_age.seconds == 0 => warnings.push(
+            "`Access-Control-Max-Age` is not a number of seconds; this browser does not cache \
+             the answer."
                 .to_string(),
         ),
+        MaxAgeSource::Invalid => warnings.push(format!(
+            "`Access-Control-Max-Age` is not a number of seconds; the browser uses {} s.",
+            max_age.seconds
+        )),
         MaxAgeSource::Negative => warnings.push(
             "`Access-Control-Max-Age` is negative: the answer is not cached at all.".to_string(),
         ),
@@ -355,12 +361,15 @@ fn header_disallowed(
 mod tests {
     use super::*;
 
-    /// docs/browser-model.md#browser-profiles: Firefox does not cache without
-    /// a valid max-age; WebKit caps at 600 s.
+    /// docs/browser-model.md#browser-profiles: Firefox keeps a preflight
+    /// without max-age 5 s and does not cache one with an invalid max-age;
+    /// WebKit caps at 600 s.
     #[test]
     fn max_age_by_engine() {
-        assert_eq!(parse_max_age(None, Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(None, Profile::Firefox).seconds, 5);
         assert_eq!(parse_max_age(Some("ten"), Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(Some("+60"), Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(Some("ten"), Profile::WebKit).seconds, 5);
         assert_eq!(parse_max_age(Some("600"), Profile::Firefox).seconds, 600);
         assert_eq!(parse_max_age(None, Profile::WebKit).seconds, 5);
         assert_eq!(parse_max_age(Some("100000"), Profile::WebKit).seconds, 600);
