@@ -39,7 +39,8 @@ pub struct MaxAge {
 /// docs/browser-model.md#max-age: parse `Access-Control-Max-Age` (already combined and trimmed).
 ///
 /// Missing: [`Profile::default_max_age`] (5 s). Invalid:
-/// [`Profile::invalid_max_age`] (5 s; Firefox: 0, not cached). Negative: 0, no caching; Chromium, Firefox and
+/// [`Profile::invalid_max_age`] (5 s; Firefox: 0, not cached). Empty: invalid,
+/// but missing in Firefox ([`Profile::empty_max_age_is_missing`]). Negative: 0, no caching; Chromium, Firefox and
 /// Safari all refuse to cache it and WPT (`cors/preflight-cache.htm`, case E4)
 /// expects that, so both profiles do it, although a literal reading of the
 /// standard would use 5 s. Above the cap: the cap ([`Profile::max_age_cap`]).
@@ -52,6 +53,12 @@ pub(crate) fn parse_max_age(value: Option<&str>, profile: Profile) -> MaxAge {
             source: MaxAgeSource::Default,
         };
     };
+    if value.is_empty() && profile.empty_max_age_is_missing() {
+        return MaxAge {
+            seconds: profile.default_max_age(),
+            source: MaxAgeSource::Default,
+        };
+    }
     let invalid = MaxAge {
         seconds: profile.invalid_max_age(),
         source: MaxAgeSource::Invalid,

@@ -70,6 +70,28 @@ impl Profile {
         }
     }
 
+    /// Whether an empty `Access-Control-Max-Age` counts as a missing one
+    /// ([`Profile::default_max_age`]) rather than an invalid one
+    /// ([`Profile::invalid_max_age`]; docs/browser-model.md#max-age). Firefox
+    /// reads an empty value as none (observed in Firefox ESR 153: two fetches
+    /// in a row, one preflight, where `ten` gives two); the other engines use
+    /// the same 5 s for both, so only Firefox tells them apart.
+    pub fn empty_max_age_is_missing(self) -> bool {
+        matches!(self, Profile::Firefox)
+    }
+
+    /// Whether a cached `*` (from `Access-Control-Allow-Methods: *` or
+    /// `Access-Control-Allow-Headers: *` on a preflight without credentials)
+    /// covers a later request's method or header names
+    /// (docs/browser-model.md#preflight-cache). The standard, Chromium and
+    /// WebKit: yes. Firefox compares the cached names literally, so a `*`
+    /// entry covers nothing and the same request is preflighted again
+    /// (observed in Firefox ESR 153: max-age 600, two fetches in a row, two
+    /// preflights, for a method and for a header).
+    pub fn cached_wildcard_covers(self) -> bool {
+        !matches!(self, Profile::Firefox)
+    }
+
     /// Whether `Access-Control-Allow-Headers: *` also covers `Authorization` on a
     /// request without credentials (docs/browser-model.md#authorization-must-be-listed). The standard says no; Chromium (and
     /// Firefox and Safari) still say yes, with a deprecation warning
@@ -187,6 +209,16 @@ mod tests {
             assert!(!p.missing_allow_methods_allows_forced_method(), "{p}");
         }
         assert!(!Profile::Spec.wildcard_covers_authorization());
+        let empty_missing: Vec<bool> = Profile::ALL
+            .iter()
+            .map(|p| p.empty_max_age_is_missing())
+            .collect();
+        assert_eq!(empty_missing, [false, false, true, false]);
+        let wildcard: Vec<bool> = Profile::ALL
+            .iter()
+            .map(|p| p.cached_wildcard_covers())
+            .collect();
+        assert_eq!(wildcard, [true, true, false, true]);
     }
 
     #[test]
