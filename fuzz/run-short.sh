@@ -19,6 +19,9 @@ fi
 export RUSTC_BOOTSTRAP=1
 target_dir="${FUZZ_TARGET_DIR:-target}"
 
+# Every target runs even when an earlier one finds a crash; the exit
+# status says whether any did.
+failed=()
 for target in $(cargo fuzz list); do
     dict=""
     case "$target" in
@@ -49,10 +52,16 @@ for target in $(cargo fuzz list); do
         -max_total_time="$seconds" $dict -print_final_stats=1 >"$log" 2>&1; then
         tail -n 60 "$log"
         echo "fuzz: $target FAILED; the input is under fuzz/artifacts/$target" >&2
-        exit 1
+        failed+=("$target")
+        rm -f "$log"
+        continue
     fi
     # The last status line (`DONE cov: ft: corp:`) and the final stats.
     grep -E "DONE|^Done|stat::number_of_executed_units|stat::peak_rss" "$log" || tail -n 3 "$log"
     rm -f "$log"
 done
+if [ "${#failed[@]}" -gt 0 ]; then
+    echo "fuzz: ${#failed[@]} target(s) found a crash: ${failed[*]}" >&2
+    exit 1
+fi
 echo "fuzz: every target ran ${seconds}s without a finding"

@@ -6,7 +6,8 @@
 //!   verdict and Chromium's `corsError` name.
 //! - Firefox over WebDriver BiDi ([`Firefox`]): the verdict and Firefox's
 //!   documented reason name, read from its console message.
-//! - WebKitGTK's MiniBrowser over WebDriver classic ([`WebKit`]): the verdict.
+//! - WebKitGTK's MiniBrowser over its remote Web Inspector ([`WebKit`]): the
+//!   verdict and a name for WebKit's console message.
 //!
 //! [`Engine`] names them, says which simulator profile each one is judged
 //! against, and [`Judge`] runs a `fetch()` in whichever was launched. Every
@@ -15,6 +16,7 @@
 
 pub mod cases;
 mod chromium;
+mod clock;
 pub mod differential;
 mod firefox;
 mod process;
@@ -25,8 +27,9 @@ use preflight_core::browser::Profile;
 use serde_json::Value;
 
 pub use chromium::{chromium_path, Browser, Page};
+pub use clock::{fast_clock, firefox_jump_clock, jump_clock, set_clock_offset, JUMP_CLOCK_REREAD};
 pub use firefox::{firefox_path, reason_name as firefox_reason_name, Firefox};
-pub use webkit::{minibrowser_path, webkit_installed, WebKit};
+pub use webkit::{minibrowser_path, reason_name as webkit_reason_name, webkit_installed, WebKit};
 
 /// True when the suite must run (CI sets `PREFLIGHT_REQUIRE_BROWSER=1`): a
 /// missing browser is then a failure, not a skip.
@@ -38,9 +41,9 @@ pub fn browser_required() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrowserOutcome {
     /// `Ok((status, exposed header names))` or `Err(reason name)`; the name
-    /// is the engine's own (Chromium's `corsError`, Firefox's `CORS...`), and
-    /// empty when the engine reports none (WebKit, or a failure that is not a
-    /// CORS failure).
+    /// is the engine's own (Chromium's `corsError`, Firefox's `CORS...`, the
+    /// name for WebKit's console message), and empty when the engine reports
+    /// none (a failure that is not a CORS failure).
     pub result: Result<(u16, Vec<String>), String>,
     /// How many preflights Chromium sent for it (as seen over CDP); 0 from
     /// the other drivers (count them at the server).
@@ -201,64 +204,4 @@ pub(crate) fn parse_fetch_result(
         })
         .unwrap_or_default();
     Ok(Ok((v["status"].as_u64().unwrap_or(0) as u16, headers)))
-}
-
-/// Where Debian's `libfaketime` puts the library that runs a process's clocks
-/// fast.
-const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
-
-/// The environment that makes a browser's clocks (wall and monotonic) run
-/// `speed` times as fast, through `libfaketime`; `None` when it is not
-/// installed. This is how the suite sees a 10-minute or 2-hour max-age cap
-/// take effect in seconds.
-pub fn fast_clock(speed: u32) -> Option<Vec<(String, String)>> {
-    std::path::Path::new(LIBFAKETIME).exists().then(|| {
-        vec![
-            ("LD_PRELOAD".to_string(), LIBFAKETIME.to_string()),
-            ("FAKETIME".to_string(), format!("+0 x{speed}")),
-            ("FAKETIME_DONT_FAKE_MONOTONIC".to_string(), "0".to_string()),
-        ]
-    })
-}
-
-/// How often (seconds) a browser under [`jump_clock`] reads its offset file
-/// again: after [`set_clock_offset`], wait longer than this.
-pub const JUMP_CLOCK_REREAD: u64 = 1;
-
-/// The environment that sets a browser's clocks `offset` seconds ahead, where
-/// `offset` is read from `file` (written by [`set_clock_offset`]) and read
-/// again every [`JUMP_CLOCK_REREAD`] seconds, through `libfaketime`; `None`
-/// when it is not installed. The clocks run at their normal speed, so a
-/// browser that does not start with fast clocks starts here, and a 2-hour
-/// cap is crossed by one jump. `monotonic`: whether `CLOCK_MONOTONIC` jumps
-/// too, or only the wall clock.
-pub fn jump_clock(file: &std::path::Path, monotonic: bool) -> Option<Vec<(String, String)>> {
-    if !std::path::Path::new(LIBFAKETIME).exists() {
-        return None;
-    }
-    set_clock_offset(file, 0).ok()?;
-    Some(vec![
-        ("LD_PRELOAD".to_string(), LIBFAKETIME.to_string()),
-        (
-            "FAKETIME_TIMESTAMP_FILE".to_string(),
-            file.display().to_string(),
-        ),
-        (
-            "FAKETIME_CACHE_DURATION".to_string(),
-            JUMP_CLOCK_REREAD.to_string(),
-        ),
-        (
-            "FAKETIME_DONT_FAKE_MONOTONIC".to_string(),
-            if monotonic { "0" } else { "1" }.to_string(),
-        ),
-    ])
-}
-
-/// Set the offset that a browser under [`jump_clock`] reads from `file`
-/// (written whole and renamed into place, so the browser never reads half).
-pub fn set_clock_offset(file: &std::path::Path, offset: u64) -> Result<(), String> {
-    let part = file.with_extension("part");
-    std::fs::write(&part, format!("+{offset}\n"))
-        .and_then(|()| std::fs::rename(&part, file))
-        .map_err(|e| format!("{}: {e}", file.display()))
 }

@@ -6,7 +6,8 @@
 //! upstream; each engine's verdict on every case is compared with what
 //! `preflight explain` predicts for that engine's profile (the gateway's own
 //! `explain`, told what the upstream answers), and the reason wherever the
-//! engine reports one (Chromium over CDP, Firefox in its console message).
+//! engine reports one (Chromium over CDP, Firefox and WebKit in their console
+//! messages).
 //!
 //! Verdicts must agree on every case, reasons on at least 99% of those
 //! reported. A disagreement prints the case in full and the seed:
@@ -278,14 +279,12 @@ async fn differential(engine: Engine) {
         redirected * 5 >= count,
         "seed {seed}: {redirected} of {count} redirected"
     );
-    if engine != Engine::WebKit {
-        assert!(
-            reasons_reported * 5 >= count - allowed,
-            "{}: only {reasons_reported} reasons read for {} blocked cases",
-            engine.name(),
-            count - allowed
-        );
-    }
+    assert!(
+        reasons_reported * 5 >= count - allowed,
+        "{}: only {reasons_reported} reasons read for {} blocked cases",
+        engine.name(),
+        count - allowed
+    );
     eprintln!(
         "differential test: seed {seed}, {count} cases ({allowed} allowed, {} blocked; {preflighted} preflighted, {redirected} redirected): {} and explain --profile {profile} agree on {count} of {count} verdicts and on {reasons_agreed} of {reasons_reported} reasons reported, in {:.1} s",
         count - allowed,

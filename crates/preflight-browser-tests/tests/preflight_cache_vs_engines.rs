@@ -24,7 +24,24 @@ struct CacheCase {
     /// The preflight and the response answer `Access-Control-Allow-Origin: *`
     /// (else the origin).
     wildcard: bool,
+    /// `Access-Control-Allow-Methods` on the preflight.
+    methods: &'static str,
+    /// `Access-Control-Allow-Headers` on the preflight, and whether the
+    /// request sends `x-a: 1` (a header that needs leave).
+    headers: Option<&'static str>,
+    send_header: bool,
 }
+
+/// A case's defaults: a PUT, leave for PUT, no headers.
+const BASE: CacheCase = CacheCase {
+    name: "",
+    max_age: None,
+    pause: Duration::ZERO,
+    wildcard: false,
+    methods: "PUT",
+    headers: None,
+    send_header: false,
+};
 
 const CASES: &[CacheCase] = &[
     CacheCase {
@@ -32,42 +49,76 @@ const CASES: &[CacheCase] = &[
         max_age: None,
         pause: Duration::ZERO,
         wildcard: false,
+        ..BASE
     },
     CacheCase {
         name: "max-age 1 expires after 2.5 s",
         max_age: Some("1"),
         pause: Duration::from_millis(2500),
         wildcard: false,
+        ..BASE
     },
     CacheCase {
         name: "max-age 600 is reused",
         max_age: Some("600"),
         pause: Duration::ZERO,
         wildcard: false,
+        ..BASE
     },
     CacheCase {
         name: "max-age 0 is not cached",
         max_age: Some("0"),
         pause: Duration::ZERO,
         wildcard: false,
+        ..BASE
     },
     CacheCase {
         name: "max-age -1 is not cached",
         max_age: Some("-1"),
         pause: Duration::ZERO,
         wildcard: false,
+        ..BASE
     },
     CacheCase {
         name: "max-age that is not a number: the default",
         max_age: Some("ten"),
         pause: Duration::ZERO,
         wildcard: false,
+        ..BASE
     },
     CacheCase {
         name: "max-age 600 with ACAO *",
         max_age: Some("600"),
         pause: Duration::ZERO,
         wildcard: true,
+        ..BASE
+    },
+    CacheCase {
+        name: "max-age 600 with Access-Control-Allow-Methods *",
+        max_age: Some("600"),
+        wildcard: true,
+        methods: "*",
+        ..BASE
+    },
+    CacheCase {
+        name: "max-age 600 with Access-Control-Allow-Headers *",
+        max_age: Some("600"),
+        wildcard: true,
+        headers: Some("*"),
+        send_header: true,
+        ..BASE
+    },
+    CacheCase {
+        name: "max-age 600 with the header allowed by name",
+        max_age: Some("600"),
+        headers: Some("x-a"),
+        send_header: true,
+        ..BASE
+    },
+    CacheCase {
+        name: "an empty max-age",
+        max_age: Some(""),
+        ..BASE
     },
 ];
 
@@ -91,7 +142,11 @@ async fn judge_cache(engine: Engine) {
         };
         let mut h = vec![("access-control-allow-origin".to_string(), acao)];
         if preflight {
-            h.push(("access-control-allow-methods".into(), "PUT".into()));
+            let case = CASES.get(index).unwrap_or(&BASE);
+            h.push(("access-control-allow-methods".into(), case.methods.into()));
+            if let Some(v) = case.headers {
+                h.push(("access-control-allow-headers".into(), v.into()));
+            }
             if let Some(v) = CASES.get(index).and_then(|c| c.max_age) {
                 h.push(("access-control-max-age".into(), v.into()));
             }
@@ -119,8 +174,13 @@ async fn judge_cache(engine: Engine) {
     for (i, case) in CASES.iter().enumerate() {
         let url = format!("{}/cache/{i}", api.origin());
         // Default cache mode: "no-store" makes Chromium and Firefox skip the preflight cache too.
-        let init = json!({"method": "PUT"}).to_string();
-        let req = BrowserRequest::new(origin.clone(), url.parse().unwrap()).method("PUT");
+        let mut req = BrowserRequest::new(origin.clone(), url.parse().unwrap()).method("PUT");
+        let init = if case.send_header {
+            req = req.header("x-a", "1");
+            json!({"method": "PUT", "headers": {"x-a": "1"}}).to_string()
+        } else {
+            json!({"method": "PUT"}).to_string()
+        };
         let mut cache = PreflightCache::new(profile);
         let mut simulated = 0;
         let start = Instant::now();

@@ -333,19 +333,7 @@ async fn redirects_and_cache_agree(engine: Engine) {
     let tab = judge.page(&page_url).await.expect("page loads");
     let origin = Origin::parse_serialized(&o).unwrap();
     let mut failures = Vec::new();
-    let mut skipped = 0;
     for c in &cases {
-        // Firefox ESR 153 sends E1's second fetch a preflight again in every
-        // run (max-age 600, the simulator reuses it), and two preflighted
-        // fetches to other URLs first do not change that; a fresh Firefox
-        // reuses none of the first two preflights it caches, and later ones,
-        // so this is not yet understood. E2 to E4 (not cached) are compared;
-        // the cache itself is judged by tests/preflight_cache_vs_engines.rs.
-        if engine == Engine::Firefox && c.name.starts_with("E1 ") {
-            eprintln!("NOT COMPARED in firefox: {} (see the comment)", c.name);
-            skipped += 1;
-            continue;
-        }
         log.lock().unwrap().clear();
         let headers: serde_json::Map<String, serde_json::Value> = c
             .headers
@@ -401,8 +389,8 @@ async fn redirects_and_cache_agree(engine: Engine) {
         }
         // Chromium only tells the page "TypeError" for a network error that is
         // not a CORS error; compare those as an empty name. An engine that
-        // reports no name (WebKit; Firefox where it logs none) is compared by
-        // verdict.
+        // reports no name (Firefox or WebKit where it logs none known) is
+        // compared by verdict.
         let simulated_cmp: Vec<Result<u16, String>> = simulated
             .iter()
             .zip(&seen)
@@ -438,8 +426,8 @@ async fn redirects_and_cache_agree(engine: Engine) {
         failures.join("\n")
     );
     eprintln!(
-        "browser suite: {} redirect and cache cases, {} and the {profile} profile agree ({skipped} not compared)",
-        cases.len() - skipped,
+        "browser suite: {} redirect and cache cases, {} and the {profile} profile agree",
+        cases.len(),
         engine.name()
     );
 }

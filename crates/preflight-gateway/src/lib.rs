@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod accept;
 mod access_log;
 pub mod admin;
 mod admin_host;

@@ -87,7 +87,7 @@ pub async fn serve_plain_within<S, B>(
 {
     let conns = Connections::new(ADMIN_MAX_CONNECTIONS);
     let stop = shutdown.clone();
-    conn::accept_loop(listener, conns, stop, move |stream, remote, slot| {
+    crate::accept::accept_loop(listener, conns, stop, move |stream, remote, slot| {
         let service = service.clone();
         let ending = Ending {
             shutdown: shutdown.clone(),

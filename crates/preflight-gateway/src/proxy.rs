@@ -27,6 +27,7 @@ use tower::Service;
 
 use crate::body::{self, error_response, GatewayBody, IdleBody, Limited};
 use crate::config::{Cidr, Route};
+use crate::conn::SharedSlot;
 use crate::edge::{self, HeldOrigin};
 use crate::forwarded;
 use crate::limits::HostPermits;
@@ -189,6 +190,10 @@ pub(crate) async fn forward(
         }
     }
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    // The tunnel keeps the client connection's place under max_connections.
+    let conn_slot = upgrade
+        .then(|| req.extensions().get::<SharedSlot>().map(SharedSlot::hold))
+        .flatten();
 
     let original_host = req.headers().get(HOST).cloned().or_else(|| {
         req.uri()
@@ -327,9 +332,11 @@ pub(crate) async fn forward(
         let open = edge.tunnels.open();
         let idle = edge.websocket_idle_timeout;
         tokio::spawn(async move {
-            // The upstream connection counts against the host's cap for as
-            // long as the tunnel lives.
+            // The upstream connection counts against the host's cap, and
+            // the client connection against max_connections, for as long
+            // as the tunnel lives.
             let _slot = permit;
+            let _conn_slot = conn_slot;
             let both = tokio::time::timeout(idle, async {
                 tokio::try_join!(client_upgrade, upstream_upgrade)
             });

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsFiles;
-use crate::conn::{self, Connections, Ending, Watched};
+use crate::conn::{self, Connections, Ending, SharedSlot, Watched};
 use crate::gateway::Gateway;
 use crate::limits::{self, ConnLimits};
 use crate::linger::Lingering;
@@ -229,7 +229,7 @@ async fn accept_loop(
     done: mpsc::Sender<()>,
 ) {
     let stop = shutdown.clone();
-    conn::accept_loop(listener, conns, stop, move |stream, remote, slot| {
+    crate::accept::accept_loop(listener, conns, stop, move |stream, remote, slot| {
         let gateway = gateway.clone();
         let tls = tls.clone();
         let ending = Ending {
@@ -244,11 +244,14 @@ async fn accept_loop(
             // New connections take the limits of the configuration in force.
             let limits = ConnLimits::of(&gateway.config().server);
             let state = slot.state.clone();
+            // A tunnel this connection becomes keeps the slot (conn::SharedSlot).
+            let slot = SharedSlot(Arc::new(slot));
             match tls {
                 None => {
                     let conn = ConnInfo { remote, tls: false };
                     let io = Watched::new(stream, state);
-                    conn::serve(io, gateway_service(gateway, conn), limits, remote, ending).await;
+                    let service = gateway_service(gateway, conn, slot.clone());
+                    conn::serve(io, service, limits, remote, ending).await;
                 }
                 Some(acceptor) => {
                     let handshake =
@@ -258,7 +261,7 @@ async fn accept_loop(
                         Ok(Ok(tls_stream)) => {
                             let conn = ConnInfo { remote, tls: true };
                             let io = Watched::new(tls_stream, state);
-                            let service = gateway_service(gateway, conn);
+                            let service = gateway_service(gateway, conn, slot.clone());
                             conn::serve(io, service, limits, remote, ending).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),
@@ -275,6 +278,7 @@ async fn accept_loop(
 fn gateway_service(
     gateway: Gateway,
     conn: ConnInfo,
+    slot: SharedSlot,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = crate::body::GatewayResponse,
@@ -283,8 +287,11 @@ fn gateway_service(
 > + Send
        + Sync
        + 'static {
-    service_fn(move |req: Request<Incoming>| {
+    service_fn(move |mut req: Request<Incoming>| {
         let gateway = gateway.clone();
+        if req.headers().contains_key(http::header::UPGRADE) {
+            req.extensions_mut().insert(slot.clone());
+        }
         async move { Ok::<_, Infallible>(gateway.handle(req, conn).await) }
     })
 }

@@ -180,6 +180,17 @@ impl ConnState {
         self.progress.store(self.now(), Ordering::Release);
     }
 
+    /// Count the connection busy (never idle, never closed to make room)
+    /// until [`ConnState::release_busy`]: a WebSocket tunnel holds its
+    /// connection's slot so (`crate::conn::SharedSlot`).
+    pub(crate) fn hold_busy(&self) {
+        self.active.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn release_busy(&self) {
+        self.active.fetch_sub(1, Ordering::AcqRel);
+    }
+
     /// A request begins.
     pub(crate) fn request(self: &Arc<Self>) -> Answering {
         self.served.store(true, Ordering::Release);

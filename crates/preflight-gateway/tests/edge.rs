@@ -292,3 +292,177 @@ async fn an_h2_connection_has_at_most_h2_max_concurrent_streams() {
     );
     g.shutdown().await;
 }
+
+/// One HTTP/2 frame as read off the wire (RFC 9113 §4.1).
+struct H2Frame {
+    kind: u8,
+    flags: u8,
+    payload: Vec<u8>,
+}
+
+/// Read one HTTP/2 frame; `None` when the connection ended or `within` passed.
+async fn read_h2_frame(stream: &mut TcpStream, within: Duration) -> Option<H2Frame> {
+    let mut head = [0u8; 9];
+    tokio::time::timeout(within, stream.read_exact(&mut head))
+        .await
+        .ok()?
+        .ok()?;
+    let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+    // The gateway's frames stay within the default SETTINGS_MAX_FRAME_SIZE.
+    assert!(len <= 16_384, "a frame of {len} bytes");
+    let mut payload = vec![0u8; len];
+    tokio::time::timeout(within, stream.read_exact(&mut payload))
+        .await
+        .ok()?
+        .ok()?;
+    Some(H2Frame {
+        kind: head[3],
+        flags: head[4],
+        payload,
+    })
+}
+
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = (payload.len() as u32).to_be_bytes();
+    let mut f = vec![len[1], len[2], len[3], kind, flags];
+    f.extend_from_slice(&stream.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+const H2_DATA: u8 = 0x0;
+const H2_SETTINGS: u8 = 0x4;
+const H2_PING: u8 = 0x6;
+const H2_GOAWAY: u8 = 0x7;
+const H2_ACK: u8 = 0x1;
+const H2_END_STREAM: u8 = 0x1;
+
+/// An h2c connection (prior knowledge, RFC 9113 §3.3) that has sent one GET
+/// and read its answer whole, and is then idle.
+async fn h2c_after_one_request(addr: SocketAddr) -> TcpStream {
+    let mut s = connect(addr).await;
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    hello.extend(h2_frame(H2_SETTINGS, 0, 0, &[]));
+    // HPACK (RFC 7541 Appendix A): :method GET (2), :scheme http (6),
+    // :path / (4), :authority "gateway" (literal, indexed name 1).
+    let mut block = vec![0x82, 0x86, 0x84, 0x41, 7];
+    block.extend_from_slice(b"gateway");
+    hello.extend(h2_frame(0x1, 0x4 | H2_END_STREAM, 1, &block));
+    s.write_all(&hello)
+        .await
+        .expect("the preface and a request");
+    loop {
+        let f = read_h2_frame(&mut s, Duration::from_secs(5))
+            .await
+            .expect("the answer to the first request");
+        if f.kind == H2_SETTINGS && f.flags & H2_ACK == 0 {
+            s.write_all(&h2_frame(H2_SETTINGS, H2_ACK, 0, &[]))
+                .await
+                .expect("a SETTINGS ACK");
+        }
+        if (f.kind == H2_DATA || f.kind == 0x1) && f.flags & H2_END_STREAM != 0 {
+            return s;
+        }
+    }
+}
+
+/// Read frames until a PING comes (answering it when `answer`), the
+/// connection ends or `within` passes; the PING's arrival, or `None`.
+async fn next_ping(s: &mut TcpStream, answer: bool, within: Duration) -> Option<Instant> {
+    let until = Instant::now() + within;
+    loop {
+        let left = until.checked_duration_since(Instant::now())?;
+        let f = read_h2_frame(s, left).await?;
+        if f.kind == H2_PING && f.flags & H2_ACK == 0 {
+            if answer {
+                s.write_all(&h2_frame(H2_PING, H2_ACK, 0, &f.payload))
+                    .await
+                    .ok()?;
+            }
+            return Some(Instant::now());
+        }
+    }
+}
+
+/// RELIABILITY.md, "Connections, timeouts and memory"; docs/configuration.md,
+/// `h2_keepalive_interval` and `h2_keepalive_timeout`: an idle HTTP/2
+/// connection is sent a PING every interval; a client that answers keeps it,
+/// a client that does not is closed once the timeout passes after a PING.
+#[tokio::test]
+async fn idle_h2_connections_are_pinged_and_closed_when_the_pings_go_unanswered() {
+    let up = upstream().await;
+    let text = with_server_keys("h2_keepalive_interval = \"1s\"\nh2_keepalive_timeout = \"1s\"");
+    let g = gateway(&text, up.addr).await;
+    let addr = g.local_addrs()[0];
+    let mut alive = h2c_after_one_request(addr).await;
+    let mut silent = h2c_after_one_request(addr).await;
+    let idle_from = Instant::now();
+
+    let answering = async {
+        let mut pings = Vec::new();
+        for _ in 0..3 {
+            match next_ping(&mut alive, true, Duration::from_secs(3)).await {
+                Some(at) => pings.push(at.duration_since(idle_from)),
+                None => break,
+            }
+        }
+        pings
+    };
+    let not_answering = async {
+        let ping = next_ping(&mut silent, false, Duration::from_secs(3))
+            .await
+            .map(|at| at.duration_since(idle_from));
+        // What follows the unanswered PING: a GOAWAY and the end, within
+        // the timeout and a margin.
+        let mut goaway = false;
+        let ended = loop {
+            match read_h2_frame(&mut silent, Duration::from_secs(4)).await {
+                Some(f) => goaway |= f.kind == H2_GOAWAY,
+                None => break idle_from.elapsed(),
+            }
+        };
+        (ping, goaway, ended)
+    };
+    let (pings, (ping, goaway, ended)) = tokio::join!(answering, not_answering);
+    println!(
+        "figure: h2 keep-alive (interval 1 s, timeout 1 s): an answering client got PINGs at {pings:.2?}; a silent one got its PING at {ping:.2?}, GOAWAY {goaway}, closed at {ended:.2?}"
+    );
+    assert_eq!(pings.len(), 3, "an answering client got PINGs at {pings:?}");
+    for (i, at) in pings.iter().enumerate() {
+        let want = Duration::from_secs(i as u64 + 1);
+        assert!(
+            *at >= want - Duration::from_millis(300) && *at <= want + Duration::from_millis(700),
+            "PING {} at {at:?}, every 1 s expected: {pings:?}",
+            i + 1
+        );
+    }
+    let ping = ping.expect("no PING on an idle h2 connection within 3 s");
+    assert!(
+        ping <= Duration::from_millis(1700),
+        "first PING at {ping:?}"
+    );
+    assert!(
+        ended >= ping + Duration::from_millis(700) && ended <= ping + Duration::from_millis(2500),
+        "a client that ignores the PING at {ping:?} was closed at {ended:?} (timeout 1 s)"
+    );
+    // The answering client's connection still serves: a second GET on it,
+    // after its three PINGs, is answered.
+    let mut block = vec![0x82, 0x86, 0x84, 0x41, 7];
+    block.extend_from_slice(b"gateway");
+    alive
+        .write_all(&h2_frame(0x1, 0x4 | H2_END_STREAM, 3, &block))
+        .await
+        .expect("a second request on the answering client's connection");
+    let answered = loop {
+        match read_h2_frame(&mut alive, Duration::from_secs(5)).await {
+            Some(f) if f.kind == H2_GOAWAY => break false,
+            Some(f) if (f.kind == H2_DATA || f.kind == 0x1) && f.flags & H2_END_STREAM != 0 => {
+                break true
+            }
+            Some(_) => {}
+            None => break false,
+        }
+    };
+    assert!(answered, "the answering client's connection was closed");
+    g.shutdown().await;
+}

@@ -117,11 +117,7 @@ async fn demo_in(engine: Engine) {
         json!([
             ["chromium", "bad", "MissingAllowOriginHeader"],
             ["firefox", "bad", "CORSMissingAllowOrigin"],
-            [
-                "webkit",
-                "bad",
-                "WebKit names no reason; in Chromium's terms MissingAllowOriginHeader"
-            ],
+            ["webkit", "bad", "OriginNotAllowed"],
         ]),
         "{name}"
     );
@@ -173,7 +169,7 @@ async fn demo_in(engine: Engine) {
         "{name}: {cred}"
     );
     // The engine's own reasons for the two refusals: the ones its row of the
-    // table names (WebKit reports none; the verdict must still be a refusal).
+    // table names.
     let row_reason = |rows: &Value| -> String {
         rows.as_array()
             .and_then(|rows| rows.iter().find(|r| r[0] == name))
@@ -194,13 +190,9 @@ async fn demo_in(engine: Engine) {
         ),
     ] {
         let seen = tab.fetch(&url, init).await.unwrap();
-        let want = match engine {
-            Engine::WebKit => String::new(),
-            _ => row_reason(rows),
-        };
         assert_eq!(
             seen.result,
-            Err(want),
+            Err(row_reason(rows)),
             "{name}: {url} (console: {:?})",
             seen.message
         );

@@ -120,8 +120,7 @@ fn explain_all_says_which_engine_blocks_and_why() {
     );
     assert_eq!(
         line(&text, "webkit "),
-        "webkit    BLOCKED  at the preflight: WebKit names no reason; in Chromium's terms \
-         PreflightMissingAllowOriginHeader"
+        "webkit    BLOCKED  at the preflight: PreflightNotSuccessful"
     );
     assert_eq!(
         line(&text, "engines differ: "),
@@ -137,7 +136,7 @@ fn explain_all_says_which_engine_blocks_and_why() {
     );
     line(
         &text,
-        "  webkit blocks at the preflight: WebKit names no reason",
+        "  webkit blocks at the preflight: PreflightNotSuccessful: ",
     );
     assert_eq!(
         line(&text, "  why they differ: "),
@@ -188,7 +187,7 @@ fn explain_all_json_is_an_object_per_engine() {
     );
     assert_eq!(all["firefox"]["engine_reason"], "CORSMissingAllowOrigin");
     assert_eq!(all["webkit"]["verdict"], "blocked");
-    assert_eq!(all["webkit"]["engine_reason"], Value::Null);
+    assert_eq!(all["webkit"]["engine_reason"], "PreflightNotSuccessful");
     for engine in ["chromium", "firefox", "webkit"] {
         let (one_code, one) = run(engine);
         let want = if engine == "chromium" { 0 } else { 1 };
@@ -262,8 +261,7 @@ fn check_all_against_a_live_server() {
     );
     assert_eq!(
         line(&text, "webkit "),
-        "webkit    BLOCKED  at the preflight: WebKit names no reason; in Chromium's terms \
-         PreflightInvalidStatus"
+        "webkit    BLOCKED  at the preflight: PreflightNotSuccessful"
     );
     line(
         &text,
@@ -309,7 +307,7 @@ fn check_all_against_a_live_server() {
     );
     assert_eq!(all["firefox"]["preflight"]["status"], 405);
     assert_eq!(all["webkit"]["verdict"], "blocked");
-    assert_eq!(all["webkit"]["engine_reason"], Value::Null);
+    assert_eq!(all["webkit"]["engine_reason"], "PreflightNotSuccessful");
     let one = preflight(&[
         "check",
         &u,
@@ -433,7 +431,7 @@ fn dashboard_and_demo_show_the_three_verdicts() {
     );
     let webkit = row(&page, "webkit");
     assert!(
-        webkit.contains("class=bad") && webkit.contains("WebKit names no reason"),
+        webkit.contains("class=bad") && webkit.contains("<code>PreflightNotSuccessful</code>"),
         "{webkit}"
     );
     assert!(
@@ -488,8 +486,7 @@ fn dashboard_and_demo_show_the_three_verdicts() {
             (
                 "webkit".into(),
                 "blocked".into(),
-                "WebKit names no reason; in Chromium's terms PreflightMissingAllowOriginHeader"
-                    .into()
+                "PreflightNotSuccessful".into()
             ),
         ]
     );

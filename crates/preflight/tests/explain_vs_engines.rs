@@ -4,8 +4,8 @@
 //! of another origin, fetch through it; and `Gateway::explain` with that
 //! engine's profile (the gateway's own layers in process, plus the browser
 //! simulator) must reach the same verdict, with the engine's own reason
-//! wherever the engine reports one (Chromium over CDP, Firefox from its
-//! console message; WebKit reports none).
+//! wherever the engine reports one (Chromium over CDP, Firefox and WebKit
+//! from their console messages).
 
 use std::path::Path;
 
@@ -292,14 +292,12 @@ cors = {{ allow_origins = ["https://partner.example.com"] }}
         "the table must exercise both verdicts ({allowed} allowed, {blocked} blocked)"
     );
     // Every blocked case carries a reason from the engines that report one.
-    if engine != Engine::WebKit {
-        assert_eq!(
-            reasons_compared,
-            blocked,
-            "{}: only {reasons_compared} of {blocked} refusals carried a reason",
-            engine.name()
-        );
-    }
+    assert_eq!(
+        reasons_compared,
+        blocked,
+        "{}: only {reasons_compared} of {blocked} refusals carried a reason",
+        engine.name()
+    );
     eprintln!(
         "explain vs {}: {} cases ({allowed} allowed, {blocked} blocked, {reasons_compared} reasons compared) agree with explain --profile {profile}, in {:.1} s",
         engine.name(),

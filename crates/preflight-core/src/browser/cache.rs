@@ -104,9 +104,16 @@ impl PreflightCache {
     /// credentials the preflight check read `*` literally (docs/browser-model.md#method-allowed, #request-headers-allowed), and the
     /// cache keeps that meaning (the standard's cache text would let a `*`
     /// stored from a credentialed preflight match anything; Chromium does not).
+    /// Firefox's cache never reads `*` as a wildcard
+    /// ([`Profile::cached_wildcard_covers`]).
     fn method_match(&self, e: &CacheEntry, plan: &RequestPlan) -> bool {
         match &e.item {
-            CacheItem::Method(m) => *m == plan.method || (m == "*" && !plan.include_credentials()),
+            CacheItem::Method(m) => {
+                *m == plan.method
+                    || (m == "*"
+                        && !plan.include_credentials()
+                        && self.profile.cached_wildcard_covers())
+            }
             CacheItem::Header(_) => false,
         }
     }
@@ -117,6 +124,7 @@ impl PreflightCache {
                 h.eq_ignore_ascii_case(name)
                     || (h == "*"
                         && !plan.include_credentials()
+                        && self.profile.cached_wildcard_covers()
                         // docs/browser-model.md#preflight-cache: `*` never matches Authorization (Chromium: it still does).
                         && (!name.eq_ignore_ascii_case("authorization")
                             || self.profile.wildcard_covers_authorization()))

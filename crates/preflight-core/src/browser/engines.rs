@@ -20,7 +20,7 @@ pub struct EngineVerdict {
     /// Where the engine blocks.
     pub stage: Option<Stage>,
     /// The engine's own name for the refusal ([`Profile::reason_name`]):
-    /// `None` when allowed, and where the engine reports no name (WebKit).
+    /// `None` when allowed, and where the engine reports no name.
     pub reason: Option<&'static str>,
     /// Chromium's name for the same refusal (what a one-profile report calls
     /// its `reason`); `None` when allowed.
@@ -203,7 +203,8 @@ impl EngineComparison {
             .map(|(p, m)| {
                 let why = match m.source {
                     MaxAgeSource::Capped => " (its cap)",
-                    MaxAgeSource::Default | MaxAgeSource::Invalid => " (its default)",
+                    MaxAgeSource::Default => " (its default)",
+                    MaxAgeSource::Invalid => " (not a number)",
                     MaxAgeSource::Negative | MaxAgeSource::Header => "",
                 };
                 format!("{p} {} s{why}", m.seconds)
@@ -306,11 +307,19 @@ mod tests {
             ff.chromium_reason,
             Some("PreflightMissingAllowOriginHeader")
         );
+        // WebKit checks the preflight's status first.
         let wk = &c.verdicts[2];
-        assert_eq!(wk.reason, None);
+        assert_eq!(wk.reason, Some("PreflightNotSuccessful"));
+        assert_eq!(wk.chromium_reason, Some("PreflightInvalidStatus"));
+        assert_eq!(wk.reason_text().as_deref(), Some("PreflightNotSuccessful"));
+        // An engine that names no reason is given Chromium's, marked so.
+        let unnamed = EngineVerdict {
+            reason: None,
+            ..wk.clone()
+        };
         assert_eq!(
-            wk.reason_text().as_deref(),
-            Some("WebKit names no reason; in Chromium's terms PreflightMissingAllowOriginHeader")
+            unnamed.reason_text().as_deref(),
+            Some("WebKit names no reason; in Chromium's terms PreflightInvalidStatus")
         );
         let lines = c.difference();
         assert_eq!(lines.len(), 4, "{lines:#?}");
@@ -323,7 +332,11 @@ mod tests {
             "{}",
             lines[1]
         );
-        assert!(lines[2].starts_with("webkit blocks at the preflight: WebKit names no reason"));
+        assert!(
+            lines[2].starts_with("webkit blocks at the preflight: PreflightNotSuccessful: "),
+            "{}",
+            lines[2]
+        );
         assert_eq!(
             lines[3],
             "why they differ: chromium safelists dpr and sends no preflight; firefox and webkit \
@@ -343,7 +356,7 @@ mod tests {
             [
                 Some("MissingAllowOriginHeader"),
                 Some("CORSMissingAllowOrigin"),
-                None
+                Some("OriginNotAllowed")
             ]
         );
     }
@@ -382,21 +395,26 @@ mod tests {
                  (its cap), firefox 86400 s, webkit 600 s (its cap)"
             )
         );
-        // Without the header: 5 s, and Firefox caches nothing.
-        let c = compare(&request().method("PUT"), |_| {
-            ServerResponse::new(
-                200,
-                &[
+        // Without the header: 5 s in every engine.
+        let answer = |max_age: Option<&'static str>| {
+            move |_: &SentRequest| {
+                let mut h = vec![
                     ("Access-Control-Allow-Origin", "https://app.example.com"),
                     ("Access-Control-Allow-Methods", "PUT"),
-                ],
-            )
-        });
+                ];
+                h.extend(max_age.map(|v| ("Access-Control-Max-Age", v)));
+                ServerResponse::new(200, &h)
+            }
+        };
+        let c = compare(&request().method("PUT"), answer(None));
+        assert_eq!(c.cache_difference(), None);
+        // Not a number: Firefox caches nothing.
+        let c = compare(&request().method("PUT"), answer(Some("ten")));
         assert_eq!(
             c.cache_difference().as_deref(),
             Some(
                 "engines keep this preflight's answer for different times: chromium 5 s \
-                 (its default), firefox 0 s (its default), webkit 5 s (its default)"
+                 (not a number), firefox 0 s (not a number), webkit 5 s (not a number)"
             )
         );
     }

@@ -38,7 +38,9 @@ pub struct MaxAge {
 
 /// docs/browser-model.md#max-age: parse `Access-Control-Max-Age` (already combined and trimmed).
 ///
-/// Missing or invalid: [`Profile::default_max_age`] (5 s; Firefox: 0). Negative: 0, no caching; Chromium, Firefox and
+/// Missing: [`Profile::default_max_age`] (5 s). Invalid:
+/// [`Profile::invalid_max_age`] (5 s; Firefox: 0, not cached). Empty: invalid,
+/// but missing in Firefox ([`Profile::empty_max_age_is_missing`]). Negative: 0, no caching; Chromium, Firefox and
 /// Safari all refuse to cache it and WPT (`cors/preflight-cache.htm`, case E4)
 /// expects that, so both profiles do it, although a literal reading of the
 /// standard would use 5 s. Above the cap: the cap ([`Profile::max_age_cap`]).
@@ -51,8 +53,14 @@ pub(crate) fn parse_max_age(value: Option<&str>, profile: Profile) -> MaxAge {
             source: MaxAgeSource::Default,
         };
     };
+    if value.is_empty() && profile.empty_max_age_is_missing() {
+        return MaxAge {
+            seconds: profile.default_max_age(),
+            source: MaxAgeSource::Default,
+        };
+    }
     let invalid = MaxAge {
-        seconds: profile.default_max_age(),
+        seconds: profile.invalid_max_age(),
         source: MaxAgeSource::Invalid,
     };
     let (negative, digits) = match value.as_bytes().first() {
@@ -161,18 +169,25 @@ pub fn evaluate_preflight(
         }
     }
 
-    // docs/browser-model.md#preflight-success: the CORS check with the actual request's credentials mode.
-    cors_check_blocked(headers, plan.serialized_origin(), include, stage)?;
-
-    // docs/browser-model.md#preflight-success: an ok status.
-    if !(200..=299).contains(&status) {
-        return Err(Blocked::new(
+    // docs/browser-model.md#preflight-success: the CORS check with the actual
+    // request's credentials mode, and an ok status; a response failing both
+    // is refused for the one the engine checks first.
+    let ok_status = || {
+        if (200..=299).contains(&status) {
+            return Ok(());
+        }
+        Err(Blocked::new(
             CorsError::PreflightInvalidStatus,
             stage,
             format!("The preflight (OPTIONS) response has status {status}; a preflight must get a 2xx status."),
             "Answer OPTIONS on this route with 204 (or 200) and the CORS headers; make sure authentication, routing or method filters let OPTIONS through.",
-        ));
+        ))
+    };
+    if profile.preflight_status_checked_first() {
+        ok_status()?;
     }
+    cors_check_blocked(headers, plan.serialized_origin(), include, stage)?;
+    ok_status()?;
 
     // docs/browser-model.md#parsing-the-allow-lists: parse failures are network errors.
     let mut allow_methods = match extract_header_list(headers, "access-control-allow-methods") {
@@ -255,10 +270,15 @@ pub fn evaluate_preflight(
             "`Access-Control-Max-Age` is above this browser's cap; it is reused for {} s at most.",
             max_age.seconds
         )),
-        MaxAgeSource::Invalid => warnings.push(
-            "`Access-Control-Max-Age` is not a number of seconds; the browser uses 5 s."
+        MaxAgeSource::Invalid if max_age.seconds == 0 => warnings.push(
+            "`Access-Control-Max-Age` is not a number of seconds; this browser does not cache \
+             the answer."
                 .to_string(),
         ),
+        MaxAgeSource::Invalid => warnings.push(format!(
+            "`Access-Control-Max-Age` is not a number of seconds; the browser uses {} s.",
+            max_age.seconds
+        )),
         MaxAgeSource::Negative => warnings.push(
             "`Access-Control-Max-Age` is negative: the answer is not cached at all.".to_string(),
         ),
@@ -348,12 +368,15 @@ fn header_disallowed(
 mod tests {
     use super::*;
 
-    /// docs/browser-model.md#browser-profiles: Firefox does not cache without
-    /// a valid max-age; WebKit caps at 600 s.
+    /// docs/browser-model.md#browser-profiles: Firefox keeps a preflight
+    /// without max-age 5 s and does not cache one with an invalid max-age;
+    /// WebKit caps at 600 s.
     #[test]
     fn max_age_by_engine() {
-        assert_eq!(parse_max_age(None, Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(None, Profile::Firefox).seconds, 5);
         assert_eq!(parse_max_age(Some("ten"), Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(Some("+60"), Profile::Firefox).seconds, 0);
+        assert_eq!(parse_max_age(Some("ten"), Profile::WebKit).seconds, 5);
         assert_eq!(parse_max_age(Some("600"), Profile::Firefox).seconds, 600);
         assert_eq!(parse_max_age(None, Profile::WebKit).seconds, 5);
         assert_eq!(parse_max_age(Some("100000"), Profile::WebKit).seconds, 600);
@@ -361,6 +384,38 @@ mod tests {
             parse_max_age(Some("100000"), Profile::Firefox).seconds,
             86_400
         );
+    }
+
+    /// A `403` preflight without `Access-Control-Allow-Origin` fails both
+    /// checks: WebKit (WebKitGTK 2.50) reports the status ("Preflight
+    /// response is not successful. Status code: 403", the browser suite's
+    /// "preflight 403 without headers"), Chromium and Firefox the missing
+    /// header.
+    #[test]
+    fn which_preflight_check_fails_first_by_engine() {
+        use crate::browser::{plan, BrowserRequest};
+        use crate::Origin;
+        let req = BrowserRequest::new(
+            Origin::parse_serialized("https://app.example").unwrap(),
+            "https://api.example/x".parse().unwrap(),
+        )
+        .method("DELETE");
+        for (profile, error) in [
+            (Profile::WebKit, CorsError::PreflightInvalidStatus),
+            (
+                Profile::Chromium,
+                CorsError::PreflightMissingAllowOriginHeader,
+            ),
+            (
+                Profile::Firefox,
+                CorsError::PreflightMissingAllowOriginHeader,
+            ),
+            (Profile::Spec, CorsError::PreflightMissingAllowOriginHeader),
+        ] {
+            let p = plan(&req, profile).unwrap();
+            let refused = evaluate_preflight(&p, 403, &[]).unwrap_err();
+            assert_eq!(refused.cors_error(), Some(error), "{profile}");
+        }
     }
 
     #[test]

@@ -51,15 +51,45 @@ impl Profile {
         }
     }
 
-    /// How long a preflight result without a valid `Access-Control-Max-Age` is
-    /// reused (docs/browser-model.md#max-age): 5 s by the standard, Chromium
-    /// and WebKit; Firefox does not cache it at all (observed in Firefox ESR
-    /// 153: two fetches in a row, two preflights, header missing or `ten`).
+    /// How long a preflight result without `Access-Control-Max-Age` is reused
+    /// (docs/browser-model.md#max-age): 5 s by the standard and in every
+    /// engine (Firefox ESR 153: reused after 3.5 s, not after 6.5 s).
     pub fn default_max_age(self) -> u64 {
+        5
+    }
+
+    /// How long a preflight result whose `Access-Control-Max-Age` is not a
+    /// number of seconds (`ten`, `+60`, `5, 10`) is reused
+    /// (docs/browser-model.md#max-age): the default by the standard, Chromium
+    /// and WebKit; Firefox does not cache it (observed in Firefox ESR 153:
+    /// `ten`, two fetches in a row, two preflights).
+    pub fn invalid_max_age(self) -> u64 {
         match self {
             Profile::Firefox => 0,
-            Profile::Chromium | Profile::Spec | Profile::WebKit => 5,
+            Profile::Chromium | Profile::Spec | Profile::WebKit => self.default_max_age(),
         }
+    }
+
+    /// Whether an empty `Access-Control-Max-Age` counts as a missing one
+    /// ([`Profile::default_max_age`]) rather than an invalid one
+    /// ([`Profile::invalid_max_age`]; docs/browser-model.md#max-age). Firefox
+    /// reads an empty value as none (observed in Firefox ESR 153: two fetches
+    /// in a row, one preflight, where `ten` gives two); the other engines use
+    /// the same 5 s for both, so only Firefox tells them apart.
+    pub fn empty_max_age_is_missing(self) -> bool {
+        matches!(self, Profile::Firefox)
+    }
+
+    /// Whether a cached `*` (from `Access-Control-Allow-Methods: *` or
+    /// `Access-Control-Allow-Headers: *` on a preflight without credentials)
+    /// covers a later request's method or header names
+    /// (docs/browser-model.md#preflight-cache). The standard, Chromium and
+    /// WebKit: yes. Firefox compares the cached names literally, so a `*`
+    /// entry covers nothing and the same request is preflighted again
+    /// (observed in Firefox ESR 153: max-age 600, two fetches in a row, two
+    /// preflights, for a method and for a header).
+    pub fn cached_wildcard_covers(self) -> bool {
+        !matches!(self, Profile::Firefox)
     }
 
     /// Whether `Access-Control-Allow-Headers: *` also covers `Authorization` on a
@@ -103,6 +133,17 @@ impl Profile {
     /// `Access-Control-Request-Headers`, so the hop's server must allow it,
     /// found by the browser suite's differential test.
     pub fn preflight_keeps_dropped_authorization(self) -> bool {
+        matches!(self, Profile::WebKit)
+    }
+
+    /// Whether a preflight response is checked for an ok status before the
+    /// CORS check (docs/browser-model.md#preflight-success), so that one
+    /// failing both is refused for its status. The standard asks for both
+    /// and names no order; Chromium and Firefox check the CORS headers first,
+    /// WebKit (WebKitGTK 2.50) the status ("Preflight response is not
+    /// successful. Status code: 403"), found by the browser suite reading
+    /// WebKit's console messages.
+    pub fn preflight_status_checked_first(self) -> bool {
         matches!(self, Profile::WebKit)
     }
 
@@ -160,12 +201,24 @@ mod tests {
         let caps: Vec<u64> = Profile::ALL.iter().map(|p| p.max_age_cap()).collect();
         assert_eq!(caps, [7200, 86_400, 86_400, 600]);
         let defaults: Vec<u64> = Profile::ALL.iter().map(|p| p.default_max_age()).collect();
-        assert_eq!(defaults, [5, 5, 0, 5]);
+        assert_eq!(defaults, [5, 5, 5, 5]);
+        let invalid: Vec<u64> = Profile::ALL.iter().map(|p| p.invalid_max_age()).collect();
+        assert_eq!(invalid, [5, 5, 0, 5]);
         for p in [Profile::Chromium, Profile::Firefox, Profile::WebKit] {
             assert!(p.wildcard_covers_authorization(), "{p}");
             assert!(!p.missing_allow_methods_allows_forced_method(), "{p}");
         }
         assert!(!Profile::Spec.wildcard_covers_authorization());
+        let empty_missing: Vec<bool> = Profile::ALL
+            .iter()
+            .map(|p| p.empty_max_age_is_missing())
+            .collect();
+        assert_eq!(empty_missing, [false, false, true, false]);
+        let wildcard: Vec<bool> = Profile::ALL
+            .iter()
+            .map(|p| p.cached_wildcard_covers())
+            .collect();
+        assert_eq!(wildcard, [true, true, false, true]);
     }
 
     #[test]

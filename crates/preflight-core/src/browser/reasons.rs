@@ -1,13 +1,15 @@
 //! Each engine's own name for a refusal: Chromium's DevTools `corsError`,
-//! Firefox's documented `CORS...` reason (the one its console message names);
-//! WebKit reports none to page script or WebDriver
-//! (docs/browser-model.md#browser-profiles).
+//! Firefox's documented `CORS...` reason (the one its console message names),
+//! and for WebKit, which documents no names, one for each of its console
+//! messages (`OriginNotAllowed` for "Origin X is not allowed by
+//! Access-Control-Allow-Origin."; docs/browser-model.md#webkit).
 
 use super::{Blocked, CorsError, FetchOutcome, FetchTrace, Profile};
 
 impl Profile {
     /// The name this engine gives `blocked`, or `None` where it reports no
-    /// name (WebKit; a failure that is not a CORS failure).
+    /// name (a failure that is not a CORS failure; for WebKit, one whose
+    /// console message is not known).
     ///
     /// ```
     /// use preflight_core::browser::{Blocked, CorsError, Profile, Stage};
@@ -19,13 +21,13 @@ impl Profile {
     /// };
     /// assert_eq!(Profile::Chromium.reason_name(&b), Some("MissingAllowOriginHeader"));
     /// assert_eq!(Profile::Firefox.reason_name(&b), Some("CORSMissingAllowOrigin"));
-    /// assert_eq!(Profile::WebKit.reason_name(&b), None);
+    /// assert_eq!(Profile::WebKit.reason_name(&b), Some("OriginNotAllowed"));
     /// ```
     pub fn reason_name(self, blocked: &Blocked) -> Option<&'static str> {
         match self {
             Profile::Chromium | Profile::Spec => Some(blocked.name()),
             Profile::Firefox => blocked.cors_error().and_then(firefox_name),
-            Profile::WebKit => None,
+            Profile::WebKit => blocked.cors_error().and_then(webkit_name),
         }
     }
 }
@@ -78,6 +80,43 @@ fn firefox_name(e: CorsError) -> Option<&'static str> {
         InvalidAllowHeadersPreflightResponse => "CORSInvalidAllowHeader",
         MethodDisallowedByPreflightResponse => "CORSMethodNotFound",
         HeaderDisallowedByPreflightResponse => "CORSMissingAllowHeaderFromPreflight",
+        _ => return None,
+    })
+}
+
+/// The name for WebKit's console message about each refusal Chromium names
+/// (WebKitGTK 2.50, read over its remote Web Inspector by the browser suite;
+/// the message's text in each comment, a method, header or status cut out).
+/// WebKit logs the same text for a preflight as for an actual response.
+fn webkit_name(e: CorsError) -> Option<&'static str> {
+    use CorsError::*;
+    Some(match e {
+        // "Origin X is not allowed by Access-Control-Allow-Origin."
+        MissingAllowOriginHeader
+        | PreflightMissingAllowOriginHeader
+        | AllowOriginMismatch
+        | PreflightAllowOriginMismatch
+        | InvalidAllowOriginValue
+        | PreflightInvalidAllowOriginValue => "OriginNotAllowed",
+        // "Access-Control-Allow-Origin cannot contain more than one origin."
+        MultipleAllowOriginValues | PreflightMultipleAllowOriginValues => "MultipleAllowOrigin",
+        // "Cannot use wildcard in Access-Control-Allow-Origin when
+        // credentials flag is true."
+        WildcardOriginNotAllowed | PreflightWildcardOriginNotAllowed => "WildcardWithCredentials",
+        // "Credentials flag is true, but Access-Control-Allow-Credentials is
+        // not "true"."
+        InvalidAllowCredentials | PreflightInvalidAllowCredentials => "AllowCredentialsNotTrue",
+        // "Preflight response is not successful. Status code: 403"; for a
+        // preflight answered with a redirect too (its status is not ok).
+        PreflightInvalidStatus | PreflightDisallowedRedirect => "PreflightNotSuccessful",
+        // "Method X is not allowed by Access-Control-Allow-Methods."
+        MethodDisallowedByPreflightResponse => "MethodNotAllowed",
+        // "Request header field X is not allowed by Access-Control-Allow-Headers."
+        HeaderDisallowedByPreflightResponse => "HeaderNotAllowed",
+        // "Header Access-Control-Allow-Methods has an invalid value: X"
+        InvalidAllowMethodsPreflightResponse => "InvalidAllowMethods",
+        // "Header Access-Control-Allow-Headers has an invalid value: X"
+        InvalidAllowHeadersPreflightResponse => "InvalidAllowHeaders",
         _ => return None,
     })
 }
@@ -201,16 +240,88 @@ mod tests {
             );
             assert_eq!(
                 trace(status, Profile::WebKit).reason_name(Profile::WebKit),
-                None
+                Some("WildcardWithCredentials"),
+                "{status}"
             );
         }
     }
 
+    /// Observed in WebKitGTK 2.50 by the browser suite (the single-fetch
+    /// cases named in each line); a refusal it logs no known message for has
+    /// no name, and Chromium names every refusal its own way.
     #[test]
-    fn webkit_reports_no_name_and_chromium_its_own() {
+    fn webkit_names_its_console_messages_and_chromium_its_own() {
+        let wk = Profile::WebKit;
+        let named = [
+            // "no ACAO", "ACAO another origin", "ACAO empty", "preflight without ACAO"
+            (CorsError::MissingAllowOriginHeader, "OriginNotAllowed"),
+            (CorsError::AllowOriginMismatch, "OriginNotAllowed"),
+            (CorsError::InvalidAllowOriginValue, "OriginNotAllowed"),
+            (
+                CorsError::PreflightMissingAllowOriginHeader,
+                "OriginNotAllowed",
+            ),
+            (CorsError::PreflightAllowOriginMismatch, "OriginNotAllowed"),
+            (
+                CorsError::PreflightInvalidAllowOriginValue,
+                "OriginNotAllowed",
+            ),
+            // "two ACAO lines", "ACAO list in one line"
+            (CorsError::MultipleAllowOriginValues, "MultipleAllowOrigin"),
+            (
+                CorsError::PreflightMultipleAllowOriginValues,
+                "MultipleAllowOrigin",
+            ),
+            // "ACAO * with credentials include", "preflight ACAO * with credentials"
+            (
+                CorsError::WildcardOriginNotAllowed,
+                "WildcardWithCredentials",
+            ),
+            (
+                CorsError::PreflightWildcardOriginNotAllowed,
+                "WildcardWithCredentials",
+            ),
+            // "credentials without ACAC", "preflight credentials without ACAC"
+            (
+                CorsError::InvalidAllowCredentials,
+                "AllowCredentialsNotTrue",
+            ),
+            (
+                CorsError::PreflightInvalidAllowCredentials,
+                "AllowCredentialsNotTrue",
+            ),
+            // "preflight 500", "preflight 3xx without Location"
+            (CorsError::PreflightInvalidStatus, "PreflightNotSuccessful"),
+            // F14 "a preflight answered with a redirect"
+            (
+                CorsError::PreflightDisallowedRedirect,
+                "PreflightNotSuccessful",
+            ),
+            (
+                CorsError::MethodDisallowedByPreflightResponse,
+                "MethodNotAllowed",
+            ),
+            (
+                CorsError::HeaderDisallowedByPreflightResponse,
+                "HeaderNotAllowed",
+            ),
+            (
+                CorsError::InvalidAllowMethodsPreflightResponse,
+                "InvalidAllowMethods",
+            ),
+            (
+                CorsError::InvalidAllowHeadersPreflightResponse,
+                "InvalidAllowHeaders",
+            ),
+        ];
+        for (e, name) in named {
+            assert_eq!(wk.reason_name(&blocked(e)), Some(name), "{e:?}");
+        }
         for e in CorsError::ALL {
-            assert_eq!(Profile::WebKit.reason_name(&blocked(e)), None);
             assert_eq!(Profile::Chromium.reason_name(&blocked(e)), Some(e.name()));
+            if named.iter().all(|(n, _)| *n != e) {
+                assert_eq!(wk.reason_name(&blocked(e)), None, "{e:?}");
+            }
         }
     }
 }
