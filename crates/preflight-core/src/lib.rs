@@ -13,6 +13,7 @@
 
 pub mod browser;
 pub mod decision;
+pub mod fast_hash;
 mod fetch;
 pub mod header_list;
 pub mod matcher;

@@ -11,8 +11,8 @@
 //! more hash lookup. Every step is linear in the length of the origin.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::fast_hash::FastHash;
 use crate::origin::default_port;
 use crate::pattern::{OriginPattern, PortSpec};
 
@@ -149,59 +149,6 @@ impl OriginMatcher {
             }
         }
         false
-    }
-}
-
-/// The hasher of the matcher's sets and of the policy's header names: a
-/// multiply per word (the scheme of rustc's FxHash) instead of SipHash, which
-/// was a third of an allowed preflight's time. These sets are built from the
-/// configuration and a request only looks them up, so a keyed hash buys
-/// nothing: a request can land on a probe sequence the configuration made, at
-/// the cost of one byte comparison a step, but never lengthen one.
-pub(crate) type FastHash = BuildHasherDefault<FastHasher>;
-
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct FastHasher {
-    hash: u64,
-}
-
-impl FastHasher {
-    const K: u64 = 0xf135_7aea_2e62_a9c5;
-
-    fn add(&mut self, word: u64) {
-        self.hash = self.hash.wrapping_add(word).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            // The length keeps `ab\0` and `ab` apart.
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // The multiply leaves the high bits best mixed; hashbrown takes the
-        // bucket from the low bits and the tag from the top seven.
-        self.hash.rotate_left(26)
     }
 }
 

@@ -36,7 +36,6 @@ pub mod config;
 mod conn;
 mod edge;
 pub mod explain;
-mod fast_hash;
 mod forwarded;
 mod gateway;
 pub mod limits;

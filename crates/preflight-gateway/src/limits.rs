@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::ServerConfig;
-use crate::fast_hash::FastHash;
+use preflight_core::fast_hash::FastHash;
 
 /// Descriptors kept aside for what is not a connection: the listeners, the
 /// runtime, the log, the file watcher, the TLS and configuration files.

@@ -13,7 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::fast_hash::FastHasher;
+use preflight_core::fast_hash::FastHasher;
 
 /// How many refused requests the dashboard keeps.
 pub const REFUSALS_KEPT: usize = 100;

@@ -3,8 +3,8 @@
 
 use std::collections::HashSet;
 
+use crate::fast_hash::FastHash;
 use crate::fetch::{is_forbidden_request_header_name, is_token};
-use crate::matcher::FastHash;
 
 use super::{PolicyError, PolicyErrorKind, PolicyWarning, PolicyWarningKind};
 
