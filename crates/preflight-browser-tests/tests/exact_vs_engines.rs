@@ -2,10 +2,13 @@
 //! real gateway where preflight is exact (docs/configuration.md): a route's
 //! non-standard method under `allow_methods` left out, and `max_age = -1`.
 
+mod gateway_kit;
+
 use std::time::Duration;
 
+use gateway_kit::start_gateway;
 use preflight_browser_tests::{Engine, Judge};
-use preflight_gateway::{Config, Gateway, RunningGateway};
+use preflight_gateway::RunningGateway;
 use preflight_test_kit::{Received, Server};
 
 /// Wait (at most two seconds) until the gateway has counted `want` allowed
@@ -76,19 +79,7 @@ cors = {{ max_age = -1 }}
         page = page.origin(),
         up = upstream.addr()
     );
-    let config = Config::parse(
-        &config,
-        std::path::Path::new("exact.toml"),
-        std::path::Path::new("."),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let gateway = tokio::time::timeout(
-        Duration::from_secs(10),
-        preflight_gateway::start(Gateway::new(config)),
-    )
-    .await
-    .expect("the gateway starts in 10 s")
-    .expect("the gateway starts");
+    let gateway = start_gateway(&config, "exact.toml").await;
     let base = format!("http://{}", gateway.local_addrs()[0]);
 
     let page_url = format!("{}/", page.origin());

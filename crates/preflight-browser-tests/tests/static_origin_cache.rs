@@ -17,11 +17,11 @@
 //! request being allowed; it shows the other half, that listing an extension's
 //! origin opens nothing to a web page that claims it.
 
-use std::time::Duration;
+mod gateway_kit;
 
+use gateway_kit::start_gateway;
 use preflight_browser_tests::{Engine, Judge};
 use preflight_core::browser::{Blocked, CorsError, Stage};
-use preflight_gateway::{Config, Gateway};
 use preflight_test_kit::{Received, Server};
 
 /// A cacheable resource; `*` only on requests that carry `Origin` when
@@ -136,19 +136,7 @@ cors = {{ allow_origins = ["*"] }}
 "#,
         behind.addr()
     );
-    let config = Config::parse(
-        &config,
-        std::path::Path::new("static-origin.toml"),
-        std::path::Path::new("."),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let gateway = tokio::time::timeout(
-        Duration::from_secs(10),
-        preflight_gateway::start(Gateway::new(config)),
-    )
-    .await
-    .expect("the gateway starts in 10 s")
-    .expect("the gateway starts");
+    let gateway = start_gateway(&config, "static-origin.toml").await;
     let through_gateway = format!("http://{}/cached", gateway.local_addrs()[0]);
     let direct_url = format!("{}/cached", direct.origin());
 
@@ -226,19 +214,7 @@ cors = {{ allow_origins = ["{EXTENSION}"], allow_credentials = true }}
 "#,
         upstream.addr()
     );
-    let config = Config::parse(
-        &config,
-        std::path::Path::new("extension.toml"),
-        std::path::Path::new("."),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let gateway = tokio::time::timeout(
-        Duration::from_secs(10),
-        preflight_gateway::start(Gateway::new(config)),
-    )
-    .await
-    .expect("the gateway starts in 10 s")
-    .expect("the gateway starts");
+    let gateway = start_gateway(&config, "extension.toml").await;
     let url = format!("http://{}/cached", gateway.local_addrs()[0]);
 
     let (judge, page_url) = launch(engine, &page).await;
