@@ -448,6 +448,35 @@ impl PreflightAnswer {
     }
 }
 
+impl PreflightAnswer {
+    /// The fields of `allowed`'s answer one by one, in the order and with the
+    /// values [`PreflightAnswer::headers`] gives, without building a map: for
+    /// a server that writes the response head itself (the gateway's HTTP/1.1
+    /// express lane).
+    pub fn for_each_field(
+        &self,
+        allowed: &PreflightAllowed,
+        mut field: impl FnMut(&HeaderName, &HeaderValue),
+    ) {
+        let template = match allowed.allow_headers {
+            Some(_) => &self.with_allow_headers,
+            None => &self.without_allow_headers,
+        };
+        let mut allow_origin = Some(&allowed.allow_origin);
+        let mut allow_headers = allowed.allow_headers.as_ref();
+        for (name, value) in template.iter() {
+            let value = if name == ACCESS_CONTROL_ALLOW_ORIGIN {
+                allow_origin.take().unwrap_or(value)
+            } else if name == ACCESS_CONTROL_ALLOW_HEADERS {
+                allow_headers.take().unwrap_or(value)
+            } else {
+                value
+            };
+            field(name, value);
+        }
+    }
+}
+
 impl PreflightAllowed {
     /// The answer's headers in a map of their own, with room for no more.
     fn to_headers(&self) -> HeaderMap {

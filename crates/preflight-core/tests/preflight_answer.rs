@@ -97,7 +97,16 @@ fn the_prebuilt_answer_is_what_write_writes() {
                 };
                 let mut written = HeaderMap::new();
                 allowed.write(&mut written);
+                let mut fields = Vec::new();
+                answer.for_each_field(&allowed, |n, v| {
+                    fields.push((n.as_str().to_owned(), v.as_bytes().to_vec()))
+                });
                 let prebuilt = answer.headers(allowed);
+                assert_eq!(
+                    fields,
+                    pairs(&written),
+                    "fields: {name}: {origin} {acrm} {acrh:?}"
+                );
                 assert_eq!(
                     pairs(&prebuilt),
                     pairs(&written),

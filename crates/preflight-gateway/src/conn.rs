@@ -33,6 +33,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::body::BoxError;
+use crate::express::{Lane, Rewound};
 use crate::limits::ConnLimits;
 use crate::watchdog::Tracked;
 pub(crate) use crate::watchdog::{ConnState, Watched};
@@ -53,6 +54,7 @@ pub(crate) async fn serve<IO, S, B>(
     limits: ConnLimits,
     remote: SocketAddr,
     ending: Ending,
+    lane: Option<Lane>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + Sync + 'static,
@@ -72,6 +74,53 @@ pub(crate) async fn serve<IO, S, B>(
             Ok::<_, S::Error>(res.map(|inner| Tracked::new(inner, answering)))
         }
     });
+    let Ending {
+        mut shutdown,
+        mut force,
+    } = ending;
+    // Each future made once and polled again on every wake of the
+    // connection: a wake costs a poll of each, not a new timer entry and new
+    // channel registrations.
+    let timer = tokio::time::sleep_until(state.next_check(&limits, Instant::now()).into());
+    tokio::pin!(timer);
+    let forced = async {
+        match force.as_mut() {
+            Some(f) => {
+                let _ = f.changed().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(forced);
+    let shed = state.shed_asked();
+    tokio::pin!(shed);
+    // The express lane first (crate::express), then hyper for the rest.
+    let (io, prefix) = match lane {
+        Some(lane) if !*shutdown.borrow() => {
+            let run = lane.run(io, shutdown.clone());
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    biased;
+                    r = run.as_mut() => match r {
+                        Some(handed) => break handed,
+                        None => return,
+                    },
+                    _ = &mut forced => return,
+                    _ = &mut shed => {
+                        shed.set(state.shed_asked());
+                        timer.as_mut().reset(tokio::time::Instant::now());
+                    }
+                    _ = &mut timer => {
+                        if !watch_on(&state, &limits, timer.as_mut(), remote) {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        _ => (io, Bytes::new()),
+    };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // The watchdog times the request head itself (hyper's header timeout
     // would also cut a kept-alive connection at the same length).
@@ -87,34 +136,15 @@ pub(crate) async fn serve<IO, S, B>(
         .keep_alive_timeout(limits.h2_keepalive_timeout)
         .max_concurrent_streams(limits.h2_max_concurrent_streams)
         .max_header_list_size(limits.h2_max_header_list_size);
+    let io = Rewound::new(prefix, io);
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), tracked);
     tokio::pin!(connection);
-    let Ending {
-        mut shutdown,
-        mut force,
-    } = ending;
     let mut draining = *shutdown.borrow();
     if draining {
         connection.as_mut().graceful_shutdown();
     }
-    // Each future made once and polled again on every wake of the
-    // connection: a wake costs a poll of each, not a new timer entry and new
-    // channel registrations.
-    let timer = tokio::time::sleep_until(state.next_check(&limits, Instant::now()).into());
-    tokio::pin!(timer);
     let drain = shutdown.changed();
     tokio::pin!(drain);
-    let forced = async {
-        match force.as_mut() {
-            Some(f) => {
-                let _ = f.changed().await;
-            }
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(forced);
-    let shed = state.shed_asked();
-    tokio::pin!(shed);
     loop {
         tokio::select! {
             biased;
@@ -134,18 +164,34 @@ pub(crate) async fn serve<IO, S, B>(
                 timer.as_mut().reset(tokio::time::Instant::now());
             }
             _ = &mut timer => {
-                let deadline = state.deadline(&limits);
-                let now = Instant::now();
-                if let Some((at, why)) = deadline {
-                    if at <= now {
-                        tracing::debug!(%remote, why, "connection closed");
-                        return;
-                    }
+                if !watch_on(&state, &limits, timer.as_mut(), remote) {
+                    return;
                 }
-                timer.as_mut().reset(state.next_check(&limits, now).into());
             }
         }
     }
+}
+
+/// The watchdog's timer fired: false when the connection is past its
+/// deadline (and is to close), else the timer is armed again.
+fn watch_on(
+    state: &ConnState,
+    limits: &ConnLimits,
+    timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    remote: SocketAddr,
+) -> bool {
+    // The deadline first: a connection asked to close has one of "now",
+    // which must not fall after the `now` it is compared with.
+    let deadline = state.deadline(limits);
+    let now = Instant::now();
+    if let Some((at, why)) = deadline {
+        if at <= now {
+            tracing::debug!(%remote, why, "connection closed");
+            return false;
+        }
+    }
+    timer.reset(state.next_check(limits, now).into());
+    true
 }
 
 /// The live connections of a listener, at most `cap` at once.

@@ -185,6 +185,11 @@ impl Gateway {
         self.shared.access_log.flush(limit);
     }
 
+    /// Where the access log goes.
+    pub(crate) fn access_log(&self) -> &AccessLog {
+        &self.shared.access_log
+    }
+
     /// The open WebSocket tunnels.
     pub(crate) fn tunnels(&self) -> &Tunnels {
         &self.shared.tunnels

@@ -13,7 +13,9 @@
 //! file with diagnostics that point into it; [`Gateway`] holds the running
 //! configuration and reloads it; [`server`] listens (HTTP/1.1, h2c, TLS) and
 //! shuts down gracefully, every connection within the [`limits`] of the edge
-//! (timeouts, caps, bounded strings: RELIABILITY.md) that `conn` enforces;
+//! (timeouts, caps, bounded strings: RELIABILITY.md) that `conn` enforces,
+//! allowed HTTP/1.1 preflights answered by an express lane before hyper
+//! parses a request (`express`, the same decision on fewer instructions);
 //! [`admin`] serves health, metrics and the dashboard;
 //! [`explain`] runs a page's request through the same layers.
 //!
@@ -36,6 +38,7 @@ pub mod config;
 mod conn;
 mod edge;
 pub mod explain;
+mod express;
 mod forwarded;
 mod gateway;
 pub mod limits;

@@ -282,6 +282,31 @@ impl Metrics {
             .inc();
     }
 
+    /// The two counters an allowed preflight of `route` answered `204`
+    /// moves, as [`Metrics::request`] and [`Metrics::preflight`] find them:
+    /// for a caller that keeps them (the express lane, per connection).
+    pub(crate) fn allowed_preflight_counters(&self, route: &str) -> [Counter; 2] {
+        let request = self.request_handles.get(route, "OPTIONS", 204, || {
+            self.requests
+                .get_or_create(&RequestLabels {
+                    route: route.to_string(),
+                    method: "OPTIONS".to_string(),
+                    status: 204,
+                })
+                .clone()
+        });
+        let preflight = self.preflight_handles.get(route, "", 1, || {
+            self.preflights
+                .get_or_create(&PreflightLabels {
+                    route: route.to_string(),
+                    verdict: "allowed".to_string(),
+                    reason: String::new(),
+                })
+                .clone()
+        });
+        [request, preflight]
+    }
+
     pub(crate) fn upstream_latency(&self, route: &str, elapsed: Duration) {
         self.latency_handles
             .get(route, "", 0, || {

@@ -84,24 +84,69 @@ struct Seen {
 }
 
 impl Seen {
-    fn elapsed(&self) -> Duration {
-        self.started.map(|t| t.elapsed()).unwrap_or_default()
+    fn view(&self) -> SeenRef<'_> {
+        SeenRef {
+            method: self.method.as_str(),
+            path: self.uri.path(),
+            origin: self.origin.as_ref().map(HeaderValue::as_bytes),
+            remote: self.remote,
+            started: self.started,
+        }
     }
 }
 
-impl Seen {
+/// What the record of a request reads of it, borrowed: from a parsed
+/// request ([`Seen`]) or from the bytes of a request head (`crate::express`).
+pub(crate) struct SeenRef<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) origin: Option<&'a [u8]>,
+    pub(crate) remote: SocketAddr,
+    /// When the request came, where the access log is on.
+    pub(crate) started: Option<Instant>,
+}
+
+impl SeenRef<'_> {
+    fn elapsed(&self) -> Duration {
+        self.started.map(|t| t.elapsed()).unwrap_or_default()
+    }
+
     fn method(&self) -> Cow<'_, str> {
-        clipped(Cow::Borrowed(self.method.as_str()))
+        clipped(Cow::Borrowed(self.method))
     }
 
     fn path(&self) -> Cow<'_, str> {
-        clipped(Cow::Borrowed(self.uri.path()))
+        clipped(Cow::Borrowed(self.path))
     }
 
     fn origin(&self) -> Option<Cow<'_, str>> {
-        self.origin
-            .as_ref()
-            .map(|o| clipped(String::from_utf8_lossy(o.as_bytes())))
+        self.origin.map(|o| clipped(String::from_utf8_lossy(o)))
+    }
+}
+
+/// What the record of a request reads of its answer.
+pub(crate) struct Answered<'a> {
+    /// The route's path, or [`NO_ROUTE`].
+    pub(crate) label: &'a str,
+    pub(crate) status: u16,
+    /// How long the upstream took, when the request went to one.
+    pub(crate) upstream: Option<Duration>,
+    pub(crate) outcome: Option<&'a CorsOutcome>,
+    pub(crate) websocket: Option<&'a WebSocketRefused>,
+}
+
+impl<'a> Answered<'a> {
+    fn of(res: &'a GatewayResponse) -> Answered<'a> {
+        let ext = res.extensions();
+        Answered {
+            label: ext
+                .get::<MatchedRoute>()
+                .map_or(NO_ROUTE, |m| m.0.path.as_str()),
+            status: res.status().as_u16(),
+            upstream: ext.get::<ProxyTiming>().and_then(|t| t.upstream),
+            outcome: ext.get::<CorsOutcome>(),
+            websocket: ext.get::<WebSocketRefused>(),
+        }
     }
 }
 
@@ -172,7 +217,7 @@ where
             Poll::Ready(Ok(res)) => res,
         };
         if let Some((seen, access, in_flight)) = this.done.take() {
-            record(&in_flight.0, &access, &seen, &res);
+            record(&in_flight.0, &access, &seen.view(), &Answered::of(&res));
             drop(in_flight);
         }
         Poll::Ready(Ok(res))
@@ -180,21 +225,19 @@ where
 }
 
 /// Count the request, record a refusal, write the access log line.
-fn record(metrics: &Metrics, access: &AccessLog, seen: &Seen, res: &GatewayResponse) {
-    let label = res
-        .extensions()
-        .get::<MatchedRoute>()
-        .map_or(NO_ROUTE, |m| m.0.path.as_str());
-    let status = res.status().as_u16();
-    metrics.request(label, seen.method.as_str(), status);
-    if let Some(t) = res
-        .extensions()
-        .get::<ProxyTiming>()
-        .and_then(|t| t.upstream)
-    {
+pub(crate) fn record(
+    metrics: &Metrics,
+    access: &AccessLog,
+    seen: &SeenRef<'_>,
+    res: &Answered<'_>,
+) {
+    let label = res.label;
+    let status = res.status;
+    metrics.request(label, seen.method, status);
+    if let Some(t) = res.upstream {
         metrics.upstream_latency(label, t);
     }
-    let outcome = res.extensions().get::<CorsOutcome>();
+    let outcome = res.outcome;
     let refusal: Option<(&'static str, &Refusal)> = match outcome {
         Some(CorsOutcome::Preflight { allowed, reason }) => {
             metrics.preflight(label, *allowed, reason.as_ref().map_or("", |r| r.code()));
@@ -215,7 +258,7 @@ fn record(metrics: &Metrics, access: &AccessLog, seen: &Seen, res: &GatewayRespo
     // A refusal says why, in the log too. A refused WebSocket handshake is
     // recorded once, as such.
     let mut why = refusal.map(|(_, r)| clip(&r.to_string()));
-    let websocket = res.extensions().get::<WebSocketRefused>();
+    let websocket = res.websocket;
     if let Some(ws) = websocket {
         why = Some(ws.reason.to_string());
         metrics.refused(RefusedRequest {
@@ -242,6 +285,18 @@ fn record(metrics: &Metrics, access: &AccessLog, seen: &Seen, res: &GatewayRespo
         });
     }
     let why = why.as_deref().unwrap_or("-");
+    log(access, seen, label, status, cors, why);
+}
+
+/// Write the request's access log line (none when the log is off).
+pub(crate) fn log(
+    access: &AccessLog,
+    seen: &SeenRef<'_>,
+    label: &str,
+    status: u16,
+    cors: &str,
+    why: &str,
+) {
     match access {
         AccessLog::Off => {}
         AccessLog::Stderr => tracing::info!(

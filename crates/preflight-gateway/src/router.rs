@@ -25,6 +25,7 @@ use tower::{Layer, Service, ServiceExt};
 use crate::body::{self, error_response, GatewayBody, GatewayResponse};
 use crate::config::{Cidr, Config, Route, RouteCorsPolicy};
 use crate::edge::{self, Answer, Refused};
+use crate::express::WireAnswer;
 use crate::limits::HostPermits;
 use crate::proxy::{self, ConnInfo, Edge, OnceProxy, Proxy, ProxySettings, UpstreamClient};
 use crate::websocket::Tunnels;
@@ -34,6 +35,9 @@ use crate::websocket::Tunnels;
 pub(crate) struct RouteEntry {
     pub(crate) route: Arc<Route>,
     pub(crate) layer: CorsLayer,
+    /// The layer's allowed-preflight answer as response bytes, for the
+    /// express lane; `None` without CORS.
+    pub(crate) express: Option<WireAnswer>,
 }
 
 /// The route a request was routed to, in the response's extensions (for
@@ -72,9 +76,11 @@ impl Table {
                 tracing::error!(path = %route.path, error = %e, "route not inserted");
                 continue;
             }
+            let express = layer.preflight_answer().map(WireAnswer::new);
             routes.push(RouteEntry {
                 route: Arc::new(route.clone()),
                 layer,
+                express,
             });
         }
         let not_found = match &config.default_cors {

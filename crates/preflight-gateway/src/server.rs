@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsFiles;
 use crate::conn::{self, Connections, Ending, SharedSlot, Watched};
+use crate::express::Lane;
 use crate::gateway::Gateway;
 use crate::limits::{self, ConnLimits};
 use crate::linger::Lingering;
@@ -250,8 +251,9 @@ async fn accept_loop(
                 None => {
                     let conn = ConnInfo { remote, tls: false };
                     let io = Watched::new(stream, state);
+                    let lane = Lane::new(gateway.clone(), remote);
                     let service = gateway_service(gateway, conn, slot.clone());
-                    conn::serve(io, service, limits, remote, ending).await;
+                    conn::serve(io, service, limits, remote, ending, Some(lane)).await;
                 }
                 Some(acceptor) => {
                     let handshake =
@@ -261,8 +263,9 @@ async fn accept_loop(
                         Ok(Ok(tls_stream)) => {
                             let conn = ConnInfo { remote, tls: true };
                             let io = Watched::new(tls_stream, state);
+                            let lane = Lane::new(gateway.clone(), remote);
                             let service = gateway_service(gateway, conn, slot.clone());
-                            conn::serve(io, service, limits, remote, ending).await;
+                            conn::serve(io, service, limits, remote, ending, Some(lane)).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError};
+use preflight_core::{CorsConfig, MethodSet, Policy, PolicyError, PreflightAnswer};
 use tower::Layer;
 
 use crate::service::Cors;
@@ -67,6 +67,14 @@ impl CorsLayer {
     /// The methods preflights may ask for.
     pub fn preflight_methods(&self) -> &MethodSet {
         &self.state.preflight_methods
+    }
+
+    /// The prebuilt answer the layer gives an allowed preflight (its
+    /// policy's [`Policy::preflight_answer`] for [`CorsLayer::preflight_methods`]),
+    /// when CORS is enabled: for a server that decides with
+    /// [`CorsLayer::policy`] and writes the answer itself.
+    pub fn preflight_answer(&self) -> Option<&PreflightAnswer> {
+        self.state.preflight_answer.as_ref()
     }
 }
 
