@@ -281,3 +281,47 @@ fn rewound_reads_its_prefix_first() {
         assert_eq!(all, b"hello world");
     });
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Whatever the bytes (a real head with bytes changed, cut or added),
+    /// the lane never panics, answers only a whole preflight it allows, and
+    /// otherwise waits or gives every byte to hyper.
+    #[test]
+    fn any_bytes_are_answered_whole_or_left_whole(
+        edits in proptest::collection::vec((0usize..400, proptest::num::u8::ANY, 0u8..3), 0..6),
+        cut in 0usize..420,
+    ) {
+        let mut bytes = CHROMIUM.as_bytes().to_vec();
+        for (at, b, kind) in edits {
+            let at = at % (bytes.len() + 1);
+            match kind {
+                0 if at < bytes.len() => bytes[at] = b,
+                1 => bytes.insert(at, b),
+                _ if at < bytes.len() => { bytes.remove(at); }
+                _ => {}
+            }
+        }
+        if cut < bytes.len() && cut % 3 == 0 {
+            bytes.truncate(cut);
+        }
+        let mut lane = lane();
+        let (step, rest, out) = step(&mut lane, &bytes);
+        match step {
+            Step::Answered => {
+                proptest::prop_assert!(out.starts_with(b"HTTP/1.1 204 No Content\r\n"));
+                proptest::prop_assert!(out.ends_with(b"\r\n\r\n"));
+                proptest::prop_assert!(bytes.ends_with(&rest));
+            }
+            Step::NeedMore | Step::Handoff => {
+                proptest::prop_assert_eq!(&rest[..], &bytes[..]);
+                proptest::prop_assert!(out.is_empty());
+            }
+            Step::HandoffTaken(head) => {
+                proptest::prop_assert_eq!(&rejoin(head, rest)[..], &bytes[..]);
+                proptest::prop_assert!(out.is_empty());
+            }
+        }
+    }
+}
