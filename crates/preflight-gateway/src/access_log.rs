@@ -244,9 +244,30 @@ pub(crate) fn field_display(buf: &mut String, key: &str, value: impl std::fmt::D
 pub(crate) fn timestamp(buf: &mut String, now: SystemTime) {
     let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
+    // The date and time of this second made once a second per thread: a
+    // line adds only its milliseconds.
+    SECOND.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.0 != secs || cached.1.is_empty() {
+            cached.1.clear();
+            date_time(&mut cached.1, secs);
+            cached.0 = secs;
+        }
+        buf.push_str(&cached.1);
+    });
+    let ms = since.subsec_millis();
+    push_digits(buf, u64::from(ms), 3);
+    buf.push('Z');
+}
+
+thread_local! {
+    /// (second, `YYYY-MM-DDTHH:MM:SS.`) of the last line this thread wrote.
+    static SECOND: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((0, String::new())) };
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` of `secs` since the epoch (RFC 3339, UTC).
+fn date_time(buf: &mut String, secs: u64) {
     let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (the proleptic Gregorian
-    // calendar; H. Hinnant's days_from_civil, inverted).
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -258,12 +279,65 @@ pub(crate) fn timestamp(buf: &mut String, now: SystemTime) {
     let year = yoe + era * 400 + i64::from(month <= 2);
     let _ = write!(
         buf,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.",
         rem / 3600,
         rem / 60 % 60,
         rem % 60,
-        since.subsec_millis()
     );
+}
+
+/// `n` in decimal, with leading zeros to at least `width` digits.
+fn push_digits(buf: &mut String, mut n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    while n > 0 || digits.len() - at < width.max(1) {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    // ASCII digits only.
+    buf.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
+}
+
+/// `key=n`.
+pub(crate) fn field_number(buf: &mut String, key: &str, n: u64) {
+    field_key(buf, key);
+    push_digits(buf, n, 1);
+}
+
+/// `key=M.UUU`: microseconds as milliseconds to the microsecond.
+pub(crate) fn field_ms(buf: &mut String, key: &str, micros: u64) {
+    field_key(buf, key);
+    push_digits(buf, micros / 1000, 1);
+    buf.push('.');
+    push_digits(buf, micros % 1000, 3);
+}
+
+/// `key=ADDRESS:PORT`, as `SocketAddr` displays it.
+pub(crate) fn field_addr(buf: &mut String, key: &str, addr: std::net::SocketAddr) {
+    match addr {
+        std::net::SocketAddr::V4(v4) => {
+            field_key(buf, key);
+            let [a, b, c, d] = v4.ip().octets();
+            for (i, octet) in [a, b, c, d].into_iter().enumerate() {
+                if i > 0 {
+                    buf.push('.');
+                }
+                push_digits(buf, u64::from(octet), 1);
+            }
+            buf.push(':');
+            push_digits(buf, u64::from(v4.port()), 1);
+        }
+        v6 => field_display(buf, key, v6),
+    }
+}
+
+fn field_key(buf: &mut String, key: &str) {
+    if !buf.is_empty() && !buf.ends_with('\n') {
+        buf.push(' ');
+    }
+    buf.push_str(key);
+    buf.push('=');
 }
 
 #[cfg(test)]
@@ -295,5 +369,43 @@ mod tests {
         b.clear();
         timestamp(&mut b, UNIX_EPOCH + Duration::from_secs(951_868_800));
         assert_eq!(b, "2000-03-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn a_timestamp_in_the_same_second_keeps_its_own_milliseconds() {
+        let mut b = String::new();
+        let t = UNIX_EPOCH + Duration::from_millis(1_709_251_199_250);
+        timestamp(&mut b, t);
+        timestamp(&mut b, t + Duration::from_millis(7));
+        timestamp(&mut b, t + Duration::from_millis(750));
+        assert_eq!(
+            b,
+            "2024-02-29T23:59:59.250Z2024-02-29T23:59:59.257Z2024-03-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn numbers_and_addresses_are_written_as_display_writes_them() {
+        for (addr, n, us) in [
+            ("127.0.0.1:5000", 0u64, 0u64),
+            ("10.200.3.4:65535", 204, 1_234),
+            ("[::1]:8080", 65_535, 12_345_678),
+            ("0.0.0.0:0", u64::MAX, 999),
+        ] {
+            let addr: std::net::SocketAddr = addr.parse().expect("an address");
+            let mut b = String::new();
+            field_addr(&mut b, "remote", addr);
+            field_number(&mut b, "status", n);
+            field_ms(&mut b, "ms", us);
+            let mut display = String::new();
+            field_display(&mut display, "remote", addr);
+            field_display(&mut display, "status", n);
+            field_display(
+                &mut display,
+                "ms",
+                format_args!("{}.{:03}", us / 1000, us % 1000),
+            );
+            assert_eq!(b, display);
+        }
     }
 }

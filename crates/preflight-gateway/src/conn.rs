@@ -36,7 +36,7 @@ use crate::body::BoxError;
 use crate::express::{Lane, Rewound};
 use crate::limits::ConnLimits;
 use crate::watchdog::Tracked;
-pub(crate) use crate::watchdog::{ConnState, Watched};
+pub(crate) use crate::watchdog::{ConnState, Watched, DRAIN, FORCE, SHED};
 
 /// How a connection ends besides by itself.
 pub(crate) struct Ending {
@@ -74,30 +74,25 @@ pub(crate) async fn serve<IO, S, B>(
             Ok::<_, S::Error>(res.map(|inner| Tracked::new(inner, answering)))
         }
     });
-    let Ending {
-        mut shutdown,
-        mut force,
-    } = ending;
+    let Ending { shutdown, force } = ending;
+    // What the listener says arrives as bits on the connection's state
+    // (`Connections::relay`); a connection started after it looks here.
+    if *shutdown.borrow() {
+        state.tell(DRAIN);
+    }
+    if force.as_ref().is_some_and(|f| *f.borrow()) {
+        state.tell(FORCE);
+    }
     // Each future made once and polled again on every wake of the
     // connection: a wake costs a poll of each, not a new timer entry and new
     // channel registrations.
     let timer = tokio::time::sleep_until(state.next_check(&limits, Instant::now()).into());
     tokio::pin!(timer);
-    let forced = async {
-        match force.as_mut() {
-            Some(f) => {
-                let _ = f.changed().await;
-            }
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(forced);
-    let shed = state.shed_asked();
-    tokio::pin!(shed);
+    let mut told = state.told(SHED | FORCE);
     // The express lane first (crate::express), then hyper for the rest.
     let (io, prefix) = match lane {
         Some(lane) if !*shutdown.borrow() => {
-            let run = lane.run(io, shutdown.clone());
+            let run = lane.run(io);
             tokio::pin!(run);
             loop {
                 tokio::select! {
@@ -106,9 +101,10 @@ pub(crate) async fn serve<IO, S, B>(
                         Some(handed) => break handed,
                         None => return,
                     },
-                    _ = &mut forced => return,
-                    _ = &mut shed => {
-                        shed.set(state.shed_asked());
+                    bits = &mut told => {
+                        if bits & FORCE != 0 {
+                            return;
+                        }
                         timer.as_mut().reset(tokio::time::Instant::now());
                     }
                     _ = &mut timer => {
@@ -143,8 +139,7 @@ pub(crate) async fn serve<IO, S, B>(
     if draining {
         connection.as_mut().graceful_shutdown();
     }
-    let drain = shutdown.changed();
-    tokio::pin!(drain);
+    let mut told = state.told(SHED | FORCE | if draining { 0 } else { DRAIN });
     loop {
         tokio::select! {
             biased;
@@ -154,14 +149,17 @@ pub(crate) async fn serve<IO, S, B>(
                 }
                 return;
             }
-            _ = &mut drain, if !draining => {
-                draining = true;
-                connection.as_mut().graceful_shutdown();
-            }
-            _ = &mut forced => return,
-            _ = &mut shed => {
-                shed.set(state.shed_asked());
-                timer.as_mut().reset(tokio::time::Instant::now());
+            bits = &mut told => {
+                if bits & FORCE != 0 {
+                    return;
+                }
+                if bits & DRAIN != 0 && !draining {
+                    draining = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+                if bits & SHED != 0 {
+                    timer.as_mut().reset(tokio::time::Instant::now());
+                }
             }
             _ = &mut timer => {
                 if !watch_on(&state, &limits, timer.as_mut(), remote) {
@@ -279,6 +277,37 @@ impl Connections {
             id,
             state,
         }
+    }
+
+    /// Tell every live connection `bit` (`DRAIN`, `FORCE`).
+    pub(crate) fn tell_all(&self, bit: u8) {
+        if let Ok(live) = self.live.lock() {
+            for state in live.values() {
+                state.tell(bit);
+            }
+        }
+    }
+
+    /// Tell every live connection `bit` when `signal` turns true; a
+    /// connection started after that reads the signal itself ([`serve`]).
+    /// The task ends once it has told, or with the signal's sender.
+    pub(crate) fn relay(
+        self: &Arc<Self>,
+        mut signal: watch::Receiver<bool>,
+        bit: u8,
+    ) -> tokio::task::JoinHandle<()> {
+        let conns = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if *signal.borrow_and_update() {
+                    conns.tell_all(bit);
+                    return;
+                }
+                if signal.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
     }
 
     /// Ask the connection idle the longest to close; false when none is idle.

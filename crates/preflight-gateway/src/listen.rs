@@ -86,6 +86,8 @@ pub async fn serve_plain_within<S, B>(
     B::Error: Into<body::BoxError>,
 {
     let conns = Connections::new(ADMIN_MAX_CONNECTIONS);
+    // Ends by itself once it has told the connections to drain.
+    drop(conns.relay(shutdown.clone(), conn::DRAIN));
     let stop = shutdown.clone();
     crate::accept::accept_loop(listener, conns, stop, move |stream, remote, slot| {
         let service = service.clone();

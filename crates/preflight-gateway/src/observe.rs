@@ -317,16 +317,16 @@ pub(crate) fn log(
         // "Access log"), into the log's shared buffer.
         AccessLog::File(log) => log.line(|b| {
             access_log::timestamp(b, SystemTime::now());
-            access_log::field_display(b, "remote", seen.remote);
+            access_log::field_addr(b, "remote", seen.remote);
             access_log::field(b, "method", &seen.method());
             access_log::field(b, "path", &seen.path());
-            access_log::field_display(b, "status", status);
+            access_log::field_number(b, "status", u64::from(status));
             access_log::field(b, "route", label);
             access_log::field(b, "origin", seen.origin().as_deref().unwrap_or("-"));
             access_log::field(b, "cors", cors);
             access_log::field(b, "why", why);
-            let us = seen.elapsed().as_micros();
-            access_log::field_display(b, "ms", format_args!("{}.{:03}", us / 1000, us % 1000));
+            let us = u64::try_from(seen.elapsed().as_micros()).unwrap_or(u64::MAX);
+            access_log::field_ms(b, "ms", us);
         }),
     }
 }

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::TlsFiles;
-use crate::conn::{self, Connections, Ending, SharedSlot, Watched};
+use crate::conn::{self, Connections, Ending, SharedSlot, Watched, DRAIN, FORCE};
 use crate::express::Lane;
 use crate::gateway::Gateway;
 use crate::limits::{self, ConnLimits};
@@ -150,6 +150,8 @@ async fn serve(
     }
     tracing::info!(max_connections = cap, "connection cap");
     let conns = Connections::new(cap);
+    // A ForceTrigger reaches the connections at once, whenever it comes.
+    let force_relay = conns.relay(force_rx.clone(), FORCE);
     // The listeners and connections stop on this one, which follows
     // `shutdown` after `shutdown_delay`: readiness fails first.
     let (accepting_tx, accepting_rx) = watch::channel(false);
@@ -190,6 +192,7 @@ async fn serve(
         }
     }
     accepting_tx.send_replace(true);
+    conns.tell_all(DRAIN);
     gateway.tunnels().go_away();
     for l in loops {
         let _ = l.await;
@@ -205,6 +208,7 @@ async fn serve(
             if r.is_err() {
                 tracing::warn!("grace period over: closing the remaining connections");
                 force_tx.send_replace(true);
+                conns.tell_all(FORCE);
             }
         }
         _ = forced.wait_for(|f| *f) => {
@@ -218,6 +222,7 @@ async fn serve(
     if let Some(a) = admin_loop {
         let _ = a.await;
     }
+    force_relay.abort();
 }
 
 async fn accept_loop(

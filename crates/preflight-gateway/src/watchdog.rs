@@ -12,15 +12,15 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_util::task::AtomicWaker;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::Notify;
 
 use crate::limits::ConnLimits;
 
@@ -41,12 +41,23 @@ pub(crate) struct ConnState {
     served: AtomicBool,
     h2: AtomicBool,
     first_read: AtomicBool,
-    /// Asked to close when idle, to make room for a new connection.
-    shed: AtomicBool,
-    /// Wakes the watchdog when `shed` is set, or when the connection turns
-    /// idle while it is set.
-    shed_wake: Notify,
+    /// What the connection was told ([`SHED`], [`DRAIN`], [`FORCE`]), as
+    /// bits that are only ever set.
+    told: AtomicU8,
+    /// Turned idle while [`SHED`] was set.
+    shed_idle: AtomicBool,
+    /// The connection's task, woken when a bit is set (or when it turns idle
+    /// while asked to make room): one atomic check per wake of the task,
+    /// where a channel or `Notify` for each would cost a lock each.
+    wake: AtomicWaker,
 }
+
+/// Close when idle, to make room for a new connection.
+pub(crate) const SHED: u8 = 1;
+/// The listener drains: finish the requests in flight.
+pub(crate) const DRAIN: u8 = 2;
+/// The grace period is over: close now.
+pub(crate) const FORCE: u8 = 4;
 
 impl ConnState {
     pub(crate) fn new() -> Arc<ConnState> {
@@ -60,8 +71,9 @@ impl ConnState {
             served: AtomicBool::new(false),
             h2: AtomicBool::new(false),
             first_read: AtomicBool::new(true),
-            shed: AtomicBool::new(false),
-            shed_wake: Notify::new(),
+            told: AtomicU8::new(0),
+            shed_idle: AtomicBool::new(false),
+            wake: AtomicWaker::new(),
         })
     }
 
@@ -83,19 +95,27 @@ impl ConnState {
     }
 
     pub(crate) fn is_shed(&self) -> bool {
-        self.shed.load(Ordering::Acquire)
+        self.told.load(Ordering::Acquire) & SHED != 0
     }
 
     /// Close this connection as soon as it is idle, to make room.
     pub(crate) fn ask_to_close(&self) {
-        self.shed.store(true, Ordering::Release);
-        self.shed_wake.notify_one();
+        self.tell(SHED);
     }
 
-    /// Completes when [`ConnState::ask_to_close`] was called (or the
-    /// connection turned idle after it was).
-    pub(crate) fn shed_asked(&self) -> tokio::sync::futures::Notified<'_> {
-        self.shed_wake.notified()
+    /// Set `bits` ([`SHED`], [`DRAIN`], [`FORCE`]) and wake the connection.
+    pub(crate) fn tell(&self, bits: u8) {
+        self.told.fetch_or(bits, Ordering::AcqRel);
+        self.wake.wake();
+    }
+
+    /// What the connection is told from now on, among `mask`.
+    pub(crate) fn told(&self, mask: u8) -> Told<'_> {
+        Told {
+            state: self,
+            mask,
+            seen: 0,
+        }
     }
 
     /// When the connection must close, and why; `None` while a request waits
@@ -108,7 +128,7 @@ impl ConnState {
             let at = self.at(self.progress.load(Ordering::Acquire)) + l.body_idle_timeout;
             return Some((at, "body_idle_timeout: the response did not move"));
         }
-        if self.shed.load(Ordering::Acquire) {
+        if self.is_shed() {
             return Some((
                 Instant::now(),
                 "closed to make room: max_connections reached",
@@ -202,6 +222,37 @@ impl ConnState {
     }
 }
 
+/// Completes with the bits among its mask set since it last completed (or
+/// since it was made), and again at the next bit: poll it again after each.
+pub(crate) struct Told<'a> {
+    state: &'a ConnState,
+    mask: u8,
+    seen: u8,
+}
+
+impl std::future::Future for Told<'_> {
+    type Output = u8;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u8> {
+        let state = self.state;
+        // Registered first, then read: a bit set in between wakes the task.
+        state.wake.register(cx.waker());
+        let new = state.told.load(Ordering::Acquire) & self.mask & !self.seen;
+        if new != 0 {
+            self.seen |= new;
+            return Poll::Ready(new);
+        }
+        // Asked to make room while busy, and idle since: told again.
+        if self.mask & SHED != 0
+            && state.shed_idle.load(Ordering::Acquire)
+            && state.shed_idle.swap(false, Ordering::AcqRel)
+        {
+            return Poll::Ready(SHED);
+        }
+        Poll::Pending
+    }
+}
+
 /// A request being answered, until its response is sent whole.
 pub(crate) struct Answering {
     state: Arc<ConnState>,
@@ -227,8 +278,9 @@ impl Drop for Answering {
         if s.active.fetch_sub(1, Ordering::AcqRel) == 1 {
             s.idle_since.store(s.now(), Ordering::Release);
             s.head_started.store(0, Ordering::Release);
-            if s.shed.load(Ordering::Acquire) {
-                s.shed_wake.notify_one();
+            if s.is_shed() {
+                s.shed_idle.store(true, Ordering::Release);
+                s.wake.wake();
             }
         }
     }
@@ -411,7 +463,7 @@ mod tests {
     #[test]
     fn asking_to_close_an_idle_connection_wakes_its_watchdog() {
         let s = ConnState::new();
-        let asked = s.shed_asked();
+        let asked = s.told(SHED);
         s.ask_to_close();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -425,5 +477,41 @@ mod tests {
         let (at, why) = s.deadline(&ConnLimits::default()).expect("a deadline");
         assert!(at <= Instant::now());
         assert!(why.contains("max_connections"), "{why}");
+    }
+
+    #[test]
+    fn a_connection_is_told_once_per_bit_and_again_when_asked_to_make_room_and_idle() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let s = ConnState::new();
+            let busy = s.request();
+            let mut told = s.told(SHED | DRAIN);
+            let wait = Duration::from_secs(5);
+            assert!(tokio::time::timeout(Duration::from_millis(20), &mut told)
+                .await
+                .is_err());
+            // Set while the task waits: it is woken.
+            let s2 = s.clone();
+            let asker = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                s2.ask_to_close();
+            });
+            assert_eq!(tokio::time::timeout(wait, &mut told).await, Ok(SHED));
+            asker.await.expect("the asker");
+            // Busy when asked: told again when it turns idle, and only then.
+            assert!(tokio::time::timeout(Duration::from_millis(20), &mut told)
+                .await
+                .is_err());
+            drop(busy);
+            assert_eq!(tokio::time::timeout(wait, &mut told).await, Ok(SHED));
+            s.tell(DRAIN | FORCE);
+            assert_eq!(tokio::time::timeout(wait, &mut told).await, Ok(DRAIN));
+            assert!(tokio::time::timeout(Duration::from_millis(20), &mut told)
+                .await
+                .is_err());
+        });
     }
 }

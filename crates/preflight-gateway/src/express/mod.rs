@@ -41,14 +41,13 @@ use pin_project_lite::pin_project;
 use preflight_core::{CorsRequest, Decision};
 use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::sync::watch;
 
 use crate::access_log::AccessLog;
 use crate::config::Route;
 use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 use crate::observe::{self, SeenRef};
-use crate::watchdog::Watched;
+use crate::watchdog::{Watched, DRAIN};
 
 mod wire;
 pub(crate) use wire::WireAnswer;
@@ -100,20 +99,15 @@ impl Lane {
     /// lane's, then give the stream back with the bytes read and not
     /// answered, for hyper. `None`: the connection ended (closed by the
     /// client, or an error), nothing left to serve.
-    pub(crate) async fn run<IO>(
-        mut self,
-        mut io: Watched<IO>,
-        mut shutdown: watch::Receiver<bool>,
-    ) -> Option<(Watched<IO>, Bytes)>
+    pub(crate) async fn run<IO>(mut self, mut io: Watched<IO>) -> Option<(Watched<IO>, Bytes)>
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
         let mut buf = BytesMut::with_capacity(4096);
         let mut out: Vec<u8> = Vec::with_capacity(1024);
         let mut scratch = HeaderMap::with_capacity(4);
-        // Made once: a wake of the read does not register it again.
-        let drain = shutdown.changed();
-        tokio::pin!(drain);
+        let state = io.state().clone();
+        let mut drain = state.told(DRAIN);
         loop {
             let mut answered = 0;
             let mut handoff = None;
