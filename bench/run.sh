@@ -30,7 +30,13 @@ WORK="$(mktemp -d)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 START_TIME=$(date +%s)
 PGIDS=()
+BUILD_PID=
 cleanup() {
+    # The background build, if the script ends before it does.
+    if [ -n "$BUILD_PID" ] && kill -0 "$BUILD_PID" 2>/dev/null; then
+        pkill -TERM -P "$BUILD_PID" 2>/dev/null || true
+        kill -TERM "$BUILD_PID" 2>/dev/null || true
+    fi
     # Each server was started in its own process group (setsid): end those.
     for g in "${PGIDS[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
     sleep 0.5
@@ -39,6 +45,27 @@ cleanup() {
 }
 trap cleanup EXIT
 say() { echo "== $*" >&2; }
+
+# ---- build, while the peers install ----------------------------------------
+# The Rust builds are the long part from nothing (a clean machine): they run
+# in the background while apt, pip and npm fetch the peers; the criterion
+# benchmarks are built with them, so that the measurements later run on a
+# quiet machine.
+say "building preflight (release), its criterion benchmarks and the Rust peers (log: $WORK/build.log)"
+(
+    set -e
+    cd "$ROOT"
+    cargo build --release -q -j2 -p preflight
+    if [ -z "${SKIP_CRITERION:-}" ]; then
+        cargo bench --no-run -q -j2 -p preflight-core --bench decide
+        cargo bench --no-run -q -j2 -p preflight-tower --bench layer
+    fi
+    cd "$HERE/peers"
+    CARGO_TARGET_DIR="$HERE/peers/target" cargo build --release -q -j2
+) > "$WORK/build.log" 2>&1 &
+BUILD_PID=$!
+PREFLIGHT="$CARGO_TARGET_DIR/release/preflight"
+PEERS_BIN="$HERE/peers/target/release"
 
 # ---- peers: install what is missing ----------------------------------------
 need_apt=()
@@ -69,12 +96,10 @@ if [ ! -d "$EXPRESS_DIR/node_modules/express" ] || [ ! -d "$EXPRESS_DIR/node_mod
     (cd "$EXPRESS_DIR" && npm install --silent --no-audit --no-fund)
 fi
 
-# ---- build -----------------------------------------------------------------
-say "building preflight (release) and the Rust peers"
-(cd "$ROOT" && cargo build --release -q -j2 -p preflight)
-PREFLIGHT="$CARGO_TARGET_DIR/release/preflight"
-(cd "$HERE/peers" && CARGO_TARGET_DIR="$HERE/peers/target" cargo build --release -q -j2)
-PEERS_BIN="$HERE/peers/target/release"
+if ! wait "$BUILD_PID"; then
+    echo "the build failed:" >&2; cat "$WORK/build.log" >&2; exit 1
+fi
+say "built ($(( $(date +%s) - START_TIME )) s since the start)"
 GO111MODULE=off GOPATH=/usr/share/gocode go build -o "$WORK/rscors" "$HERE/peers/rscors.go"
 
 # ---- start every server ----------------------------------------------------
