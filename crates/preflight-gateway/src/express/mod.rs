@@ -312,18 +312,7 @@ impl Head {
         if req.method != Some("OPTIONS") || req.version != Some(1) {
             return None;
         }
-        let target = req.path?;
-        if !target.starts_with('/') || !target.bytes().all(plain_target_byte) {
-            return None;
-        }
-        let path = match target.bytes().position(|b| b == b'?') {
-            Some(q) => &target[..q],
-            None => target,
-        };
-        let normalized = crate::path::normalize(path).ok()?;
-        if normalized.path != path || normalized.encoded_separator {
-            return None;
-        }
+        let path = plain_path(req.path?)?;
         let at = |s: &[u8]| {
             let start = (s.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
             (start, start + s.len())
@@ -386,11 +375,54 @@ impl Head {
     }
 }
 
-/// RFC 3986 §3.3, §3.4: the bytes of a path and query that every parser
-/// takes as they are (unreserved, sub-delims, `:`, `@`, `/`, `?`, `%`).
-fn plain_target_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&b)
+/// The path of `target` when the lane takes it: origin-form, only bytes
+/// every parser takes as they are (RFC 3986 §3.3, §3.4: unreserved,
+/// sub-delims, `:`, `@`, `/`, and `?` before the query), and one that
+/// [`crate::path::normalize`] leaves as it is: no escape (`%`), no `//`, no
+/// dot segment start (`/.`), within its length.
+fn plain_path(target: &str) -> Option<&str> {
+    let bytes = target.as_bytes();
+    if bytes.first() != Some(&b'/') {
+        return None;
+    }
+    let mut prev = 0u8;
+    let mut end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'?' {
+            end = i;
+            break;
+        }
+        if !PLAIN[usize::from(b)] || (prev == b'/' && (b == b'/' || b == b'.')) {
+            return None;
+        }
+        prev = b;
+    }
+    // The query is forwarded as it is: its bytes need only be plain.
+    if !bytes[end..]
+        .iter()
+        .all(|&b| PLAIN[usize::from(b)] || b == b'?' || b == b'%')
+    {
+        return None;
+    }
+    (end <= crate::path::MAX_PATH).then(|| &target[..end])
 }
+
+/// The bytes of a plain path (see [`plain_path`]), by value.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')'
+            )
+            || matches!(c, b'*' | b'+' | b',' | b';' | b'=' | b':' | b'@' | b'/');
+        b += 1;
+    }
+    t
+};
 
 thread_local! {
     /// The `Date` of this second, made once a second per thread as hyper

@@ -325,3 +325,46 @@ proptest::proptest! {
         }
     }
 }
+
+/// Every path the lane takes is one the full path's normalization leaves
+/// as it is; the rest go to hyper.
+#[test]
+fn the_lane_takes_only_paths_normalization_leaves_alone() {
+    let taken = [
+        "/api/users/1",
+        "/api/users/1?page=2&q=%20a",
+        "/a-b_c~d!$&'()*+,;=:@/e",
+        "/api/x.json",
+        "/api/users/",
+    ];
+    let left = [
+        "api/users",
+        "/api//users",
+        "/api/./users",
+        "/api/../users",
+        "/api/.hidden",
+        "/api/%2F",
+        "/api/users%31",
+        "/api\\users",
+        "/api/{x}",
+        "/api/\u{e9}",
+        "/api/users?q=a b",
+    ];
+    for path in taken {
+        let got = plain_path(path).unwrap_or_else(|| panic!("{path} is taken"));
+        let before_query = path.split('?').next().unwrap_or(path);
+        assert_eq!(got, before_query);
+        let n = crate::path::normalize(got).expect("normalizes");
+        assert_eq!(n.path, got, "{path}");
+        assert!(!n.encoded_separator, "{path}");
+    }
+    for path in left {
+        assert_eq!(plain_path(path), None, "{path} is left for hyper");
+    }
+    let long = format!("/{}", "a".repeat(crate::path::MAX_PATH));
+    assert_eq!(
+        plain_path(&long),
+        None,
+        "over the length normalization takes"
+    );
+}
