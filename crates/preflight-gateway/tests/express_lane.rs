@@ -246,3 +246,77 @@ async fn the_lane_logs_and_counts_its_preflights_as_the_full_path_does() {
     assert_eq!(lines[0], lines[1], "{log}");
     assert!(log.contains("cors=preflight-allowed"), "{log}");
 }
+
+/// Over TLS (ALPN `http/1.1`) the lane answers as over plain TCP: the same
+/// bytes as hyper's answer to the same preflight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_lane_answers_as_hyper_does() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let up = upstream().await;
+    let dir = TempDir::new("express-tls");
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("a cert");
+    std::fs::write(dir.join("cert.pem"), ck.cert.pem()).expect("cert");
+    std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem()).expect("key");
+    let text = BASE.replace(
+        "[server]\n",
+        "[server]\ntls = { cert = \"cert.pem\", key = \"key.pem\" }\n",
+    );
+    let g = preflight_gateway::start(preflight_gateway::Gateway::new(config(
+        &text,
+        up.addr,
+        Some(dir.path()),
+    )))
+    .await
+    .expect("start");
+    let port = g.local_addrs()[0].port();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ck.cert.der().clone()).expect("a root");
+    let mut client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    client.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let ask = |req: String| {
+        let tls = tls.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            let name = rustls::pki_types::ServerName::try_from("localhost").expect("a name");
+            let mut s = tls.connect(name, tcp).await.expect("handshake");
+            s.write_all(req.as_bytes()).await.expect("write");
+            let mut got = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut chunk).await.expect("read");
+                assert!(n > 0, "closed before an answer");
+                got.extend_from_slice(&chunk[..n]);
+            }
+            let text = String::from_utf8(got).expect("ascii");
+            text.lines()
+                .filter(|l| !l.starts_with("date: "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    };
+    let req = preflight(
+        "/api/users/1",
+        APP,
+        "Access-Control-Request-Headers: content-type\r\n",
+    );
+    let full = req.replacen("\r\n\r\n", "\r\nContent-Length: 0\r\n\r\n", 1);
+    let (lane, hyper) = tokio::time::timeout(Duration::from_secs(10), async {
+        (ask(req).await, ask(full).await)
+    })
+    .await
+    .expect("both answered within 10 s");
+    assert!(lane.starts_with("HTTP/1.1 204 No Content"), "{lane}");
+    assert_eq!(lane, hyper);
+    g.shutdown().await;
+}
