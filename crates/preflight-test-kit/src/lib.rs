@@ -8,12 +8,14 @@
 //!   answer as it came, for tests about what hyper's client would hide.
 //! - [`cli`]: running the built binary with a deadline, a child process killed
 //!   on drop, temporary directories, free ports, polling with a deadline.
+//! - [`alloc`]: a global allocator that counts a thread's allocations.
 //! - [`scenarios`]: the engine's scenario table, as plain data that the core's
 //!   and the tower layer's tests each run through their own API.
 //!
 //! Every wait in here has a deadline: a helper fails the test, it never hangs it.
 //! The crate is only ever a dev-dependency.
 
+pub mod alloc;
 pub mod cli;
 pub mod makeheader;
 pub mod raw;

@@ -9,10 +9,7 @@
 //! the layer puts its `CorsOutcome` for the application, is a boxed map
 //! (the box, the map's table, the boxed value). Those five are the whole
 //! count; this test fails if another one joins them.
-#![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
@@ -20,45 +17,12 @@ use std::task::{Context, Poll, Waker};
 
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use preflight_core::CorsConfig;
+use preflight_test_kit::alloc::{allocations, Counting};
 use preflight_tower::{CorsLayer, CorsOutcome};
 use tower::{service_fn, Layer, Service};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is passed to the system allocator unchanged; the only
-// addition is a thread-local counter with a const initializer, which never
-// allocates itself.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        System.realloc(ptr, layout, new_size)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
-    let before = ALLOCATIONS.with(Cell::get);
-    let out = f();
-    let after = ALLOCATIONS.with(Cell::get);
-    (after - before, out)
-}
 
 /// The layer's answer is ready at once: poll it once with a no-op waker.
 fn now<F: Future>(f: F) -> F::Output {

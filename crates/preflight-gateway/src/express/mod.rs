@@ -209,6 +209,9 @@ impl Lane {
             request_headers: scratch.get_all(ACCESS_CONTROL_REQUEST_HEADERS),
         };
         let decision = policy.decide(&request, layer.preflight_methods());
+        // Nothing may keep the head's bytes past this request: the read
+        // buffer is reused in place only when it is the bytes' one owner.
+        scratch.clear();
         let Decision::PreflightAllowed(allowed) = decision else {
             return Step::HandoffTaken(taken);
         };

@@ -368,3 +368,37 @@ fn the_lane_takes_only_paths_normalization_leaves_alone() {
         "over the length normalization takes"
     );
 }
+
+#[global_allocator]
+static GLOBAL: preflight_test_kit::alloc::Counting = preflight_test_kit::alloc::Counting;
+
+/// The lane answers a kept-alive connection's preflights without a heap
+/// allocation: after the first (which makes the connection's scratch map,
+/// fetches its counters and formats this second's date), none, with the
+/// read buffer kept and refilled as `Lane::run` keeps it.
+#[test]
+fn the_lane_answers_without_allocating() {
+    let mut lane = lane();
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut out = Vec::with_capacity(1024);
+    let mut scratch = HeaderMap::with_capacity(4);
+    let mut answer = |buf: &mut BytesMut, out: &mut Vec<u8>, scratch: &mut HeaderMap| {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(4096);
+        }
+        buf.extend_from_slice(CHROMIUM.as_bytes());
+        let step = lane.step(buf, scratch, out);
+        out.clear();
+        matches!(step, Step::Answered)
+    };
+    for _ in 0..3 {
+        assert!(answer(&mut buf, &mut out, &mut scratch));
+    }
+    let (count, answered) = preflight_test_kit::alloc::allocations(|| {
+        (0..200)
+            .filter(|_| answer(&mut buf, &mut out, &mut scratch))
+            .count()
+    });
+    assert_eq!(answered, 200);
+    assert_eq!(count, 0, "allocations in 200 preflights");
+}
