@@ -247,15 +247,16 @@ async fn the_lane_logs_and_counts_its_preflights_as_the_full_path_does() {
     assert!(log.contains("cors=preflight-allowed"), "{log}");
 }
 
-/// Over TLS (ALPN `http/1.1`) the lane answers as over plain TCP: the same
-/// bytes as hyper's answer to the same preflight.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn over_tls_the_lane_answers_as_hyper_does() {
+/// A gateway serving TLS with a fresh certificate, and a client config
+/// that trusts it and offers `http/1.1` only.
+async fn tls_gateway(
+    up: &Upstream,
+    dir: &TempDir,
+) -> (
+    preflight_gateway::RunningGateway,
+    tokio_rustls::TlsConnector,
+) {
     use std::sync::Arc;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let up = upstream().await;
-    let dir = TempDir::new("express-tls");
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("a cert");
     std::fs::write(dir.join("cert.pem"), ck.cert.pem()).expect("cert");
     std::fs::write(dir.join("key.pem"), ck.key_pair.serialize_pem()).expect("key");
@@ -270,7 +271,6 @@ async fn over_tls_the_lane_answers_as_hyper_does() {
     )))
     .await
     .expect("start");
-    let port = g.local_addrs()[0].port();
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ck.cert.der().clone()).expect("a root");
     let mut client = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -281,15 +281,34 @@ async fn over_tls_the_lane_answers_as_hyper_does() {
     .with_root_certificates(roots)
     .with_no_client_auth();
     client.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(client));
+    (g, tokio_rustls::TlsConnector::from(Arc::new(client)))
+}
+
+async fn tls_connect(
+    tls: &tokio_rustls::TlsConnector,
+    port: u16,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("a name");
+    tls.connect(name, tcp).await.expect("handshake")
+}
+
+/// Over TLS (ALPN `http/1.1`) the lane answers as over plain TCP: the same
+/// bytes as hyper's answer to the same preflight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_lane_answers_as_hyper_does() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let up = upstream().await;
+    let dir = TempDir::new("express-tls");
+    let (g, tls) = tls_gateway(&up, &dir).await;
+    let port = g.local_addrs()[0].port();
     let ask = |req: String| {
         let tls = tls.clone();
         async move {
-            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .expect("connect");
-            let name = rustls::pki_types::ServerName::try_from("localhost").expect("a name");
-            let mut s = tls.connect(name, tcp).await.expect("handshake");
+            let mut s = tls_connect(&tls, port).await;
             s.write_all(req.as_bytes()).await.expect("write");
             let mut got = Vec::new();
             let mut chunk = [0u8; 4096];
@@ -318,5 +337,53 @@ async fn over_tls_the_lane_answers_as_hyper_does() {
     .expect("both answered within 10 s");
     assert!(lane.starts_with("HTTP/1.1 204 No Content"), "{lane}");
     assert_eq!(lane, hyper);
+    g.shutdown().await;
+}
+
+/// Many preflights sent over TLS at once, read only later: the lane's
+/// writes wait for the client, and every answer arrives, the last ones too
+/// (a TLS stream keeps records it made until it is flushed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_every_answer_to_a_long_pipeline_arrives() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const N: usize = 20_000;
+    let up = upstream().await;
+    let dir = TempDir::new("express-tls-pipeline");
+    let (g, tls) = tls_gateway(&up, &dir).await;
+    let port = g.local_addrs()[0].port();
+    let s = tls_connect(&tls, port).await;
+    let (mut rd, mut wr) = tokio::io::split(s);
+    let one = preflight("/api/users/1", APP, "");
+    let writer = tokio::spawn(async move {
+        let all = one.repeat(N);
+        wr.write_all(all.as_bytes()).await.expect("write");
+        wr.flush().await.expect("flush");
+        wr
+    });
+    // Not read for a while: the gateway's socket fills and its writes wait.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let answers = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut count = 0;
+        let mut tail: Vec<u8> = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        while count < N {
+            let n = rd.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "closed after {count} answers");
+            tail.extend_from_slice(&chunk[..n]);
+            let mut at = 0;
+            while let Some(i) = tail[at..].windows(4).position(|w| w == b"\r\n\r\n") {
+                assert!(tail[at..].starts_with(b"HTTP/1.1 204 "), "answer {count}");
+                at += i + 4;
+                count += 1;
+            }
+            tail.drain(..at);
+        }
+        count
+    })
+    .await;
+    let count = answers.expect("every answer within 30 s");
+    assert_eq!(count, N);
+    drop(writer.await.expect("the writer"));
     g.shutdown().await;
 }

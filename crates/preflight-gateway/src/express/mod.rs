@@ -135,9 +135,18 @@ impl Lane {
                     Some(Err(_)) => return None,
                     None => 0,
                 };
-                if sent < out.len() {
+                // Flushed too: a TLS stream may hold the records it made.
+                let mut done = false;
+                if sent == out.len() {
+                    match io.flush().now_or_never() {
+                        Some(Ok(())) => done = true,
+                        Some(Err(_)) => return None,
+                        None => {}
+                    }
+                }
+                if !done {
                     let _answering = answering.streaming();
-                    if io.write_all(&out[sent..]).await.is_err() {
+                    if io.write_all(&out[sent..]).await.is_err() || io.flush().await.is_err() {
                         return None;
                     }
                 }
