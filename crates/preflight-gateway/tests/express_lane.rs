@@ -127,6 +127,148 @@ async fn the_lane_answers_every_allowed_preflight_as_hyper_does() {
     g.shutdown().await;
 }
 
+/// Odd but legal heads, and some that are not: whether the lane answers
+/// one or leaves it to hyper, the client gets what hyper would answer (the
+/// same head with `Content-Length: 0`, which the lane always leaves).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_heads_get_what_hyper_would_answer() {
+    let up = upstream().await;
+    let g = gateway(BASE, up.addr).await;
+    let addr = g.local_addrs()[0];
+    let base = preflight(
+        "/api/users/1",
+        APP,
+        "Access-Control-Request-Headers: content-type\r\n",
+    );
+    let with = |from: &str, to: &str| {
+        assert!(base.contains(from), "{from}");
+        base.replacen(from, to, 1)
+    };
+    let fields = |n: usize| -> String { (0..n).map(|i| format!("X-F{i}: v\r\n")).collect() };
+    let cases: Vec<(&str, String)> = vec![
+        ("LF line ends", base.replace("\r\n", "\n")),
+        ("odd name case", with("Origin:", "oRiGiN:")),
+        (
+            "spaces around a value",
+            with(
+                "Origin: https://app.example.com",
+                "Origin:   https://app.example.com  ",
+            ),
+        ),
+        ("a tab in a value", with("Method: PUT", "Method:\tPUT")),
+        (
+            "obs-text in another field",
+            with("Origin:", "User-Agent: caf\u{e9}\r\nOrigin:"),
+        ),
+        ("an empty ACRH", with("Headers: content-type", "Headers: ")),
+        (
+            "commas in ACRH",
+            with("Headers: content-type", "Headers: , ,content-type,"),
+        ),
+        (
+            "upper-case ACRH",
+            with("Headers: content-type", "Headers: CONTENT-TYPE"),
+        ),
+        (
+            "a header not allowed",
+            with("Headers: content-type", "Headers: x-secret"),
+        ),
+        ("a lower-case method", with("OPTIONS ", "options ")),
+        ("a lower-case ACRM", with("Method: PUT", "Method: put")),
+        (
+            "ACRM that is not a token",
+            with("Method: PUT", "Method: P(T"),
+        ),
+        ("a null origin", with("https://app.example.com", "null")),
+        (
+            "an origin with a path",
+            with("https://app.example.com", "https://app.example.com/"),
+        ),
+        (
+            "an origin that differs in case",
+            with("https://app.example.com", "https://APP.example.com"),
+        ),
+        (
+            "47 more fields",
+            with("Origin:", &format!("{}Origin:", fields(43))),
+        ),
+        (
+            "48 more fields",
+            with("Origin:", &format!("{}Origin:", fields(48))),
+        ),
+        (
+            "a folded line",
+            with("Method: PUT\r\n", "Method: PUT\r\n continued\r\n"),
+        ),
+        ("a NUL in a value", with("Method: PUT", "Method: P\0T")),
+        (
+            "a long path",
+            with("/api/users/1", &format!("/api/{}", "a".repeat(7000))),
+        ),
+        (
+            "a path over the head's 8 KiB",
+            with("/api/users/1", &format!("/api/{}", "a".repeat(9000))),
+        ),
+    ];
+    let results = tokio::task::spawn_blocking(move || {
+        cases
+            .into_iter()
+            .map(|(what, req)| {
+                let end = if req.contains("\r\n\r\n") {
+                    "\r\n\r\n"
+                } else {
+                    "\n\n"
+                };
+                let nl = if end == "\n\n" { "\n" } else { "\r\n" };
+                let full = req.replacen(end, &format!("{nl}Content-Length: 0{end}"), 1);
+                (
+                    what,
+                    answer_or_close(addr, &req),
+                    answer_or_close(addr, &full),
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("the client");
+    let mut lane_answered = 0;
+    for (what, lane, hyper) in results {
+        assert_eq!(lane, hyper, "{what}");
+        lane_answered += usize::from(lane.starts_with("HTTP/1.1 204"));
+    }
+    assert!(
+        lane_answered >= 8,
+        "only {lane_answered} allowed: the cases test little"
+    );
+    g.shutdown().await;
+}
+
+/// The first answer on a new connection (head without `date`, and the
+/// body), or what the connection did instead.
+fn answer_or_close(addr: SocketAddr, request: &str) -> String {
+    let mut s = connect(addr);
+    if s.write_all(request.as_bytes()).is_err() {
+        return "write failed".into();
+    }
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).into_owned();
+            return head
+                .lines()
+                .filter(|l| !l.starts_with("date: "))
+                .collect::<Vec<_>>()
+                .join("\n");
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => return format!("closed after {} bytes", got.len()),
+            Ok(n) => got.extend_from_slice(&chunk[..n]),
+            Err(e) => return format!("read error: {:?}", e.kind()),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_requests_keep_their_order_across_the_move_to_hyper() {
     let up = upstream().await;
