@@ -118,12 +118,10 @@ impl FileLog {
         }
         let start = p.buf.len();
         line(&mut p.buf);
-        // One line per request, whatever a value held.
-        if p.buf[start..].contains('\n') {
-            let clean = p.buf[start..].replace('\n', " ");
-            p.buf.truncate(start);
-            p.buf.push_str(&clean);
-        }
+        // One line per request: the writers below never write a line break
+        // (`field` escapes control characters, the others write digits,
+        // addresses and the time).
+        debug_assert!(!p.buf[start..].contains('\n'));
         p.buf.push('\n');
         if p.buf.len() >= BATCH {
             self.shared.wake.notify_one();
@@ -199,18 +197,12 @@ fn writer(shared: &Arc<Shared>, mut file: File) {
 /// a space, a quote, a backslash, `=` or a control character, and empty
 /// values as `-`.
 pub(crate) fn field(buf: &mut String, key: &str, value: &str) {
-    if !buf.is_empty() && !buf.ends_with('\n') {
-        buf.push(' ');
-    }
-    buf.push_str(key);
-    buf.push('=');
+    field_key(buf, key);
     if value.is_empty() {
         buf.push('-');
         return;
     }
-    let plain = value
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\' && b != b'=');
+    let plain = value.bytes().all(|b| PLAIN[usize::from(b)]);
     if plain {
         buf.push_str(value);
         return;
@@ -231,12 +223,23 @@ pub(crate) fn field(buf: &mut String, key: &str, value: &str) {
 
 /// Write `key=value` for a value that needs no quotes (a number, an
 /// address).
-pub(crate) fn field_display(buf: &mut String, key: &str, value: impl std::fmt::Display) {
-    if !buf.is_empty() && !buf.ends_with('\n') {
-        buf.push(' ');
+/// The bytes of a value written as it is, unquoted: visible ASCII but `"`,
+/// `\` and `=`.
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_graphic() && c != b'"' && c != b'\\' && c != b'=';
+        b += 1;
     }
-    buf.push_str(key);
-    buf.push('=');
+    t
+};
+
+/// `key=` and what `value` displays: for values that display without a
+/// line break (this module's own writers only).
+fn field_display(buf: &mut String, key: &str, value: impl std::fmt::Display) {
+    field_key(buf, key);
     let _ = write!(buf, "{value}");
 }
 
@@ -295,8 +298,9 @@ fn push_digits(buf: &mut String, mut n: u64, width: usize) {
         digits[at] = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    // ASCII digits only.
-    buf.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
+    for &d in &digits[at..] {
+        buf.push(char::from(d));
+    }
 }
 
 /// `key=n`.
@@ -333,7 +337,7 @@ pub(crate) fn field_addr(buf: &mut String, key: &str, addr: std::net::SocketAddr
 }
 
 fn field_key(buf: &mut String, key: &str) {
-    if !buf.is_empty() && !buf.ends_with('\n') {
+    if !matches!(buf.as_bytes().last(), None | Some(b'\n')) {
         buf.push(' ');
     }
     buf.push_str(key);
