@@ -51,10 +51,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // On one CPU (a CPU set of one, or a cgroup quota of one CPU: what
+    // `available_parallelism` reads), one thread runs every task either way,
+    // and a multi-thread runtime's scheduler only costs (docs/deploying.md,
+    // "CPUs"): the current-thread runtime then.
+    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_cpu {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -106,8 +106,12 @@ pub async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let runtime = match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => "current_thread",
+        _ => "multi_thread",
+    };
     for addr in running.local_addrs() {
-        tracing::info!(%addr, routes, "gateway listening");
+        tracing::info!(%addr, routes, runtime, "gateway listening");
     }
     if let Some(addr) = running.admin_addr() {
         tracing::info!("dashboard on http://{addr}/ (metrics at /metrics)");

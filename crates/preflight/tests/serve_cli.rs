@@ -138,6 +138,17 @@ impl Gateway {
     /// seen by the gateway's file watcher (it watches the symlink's
     /// directory), so only SIGHUP can reload it.
     fn start(name: &str, upstream: &Upstream, origins: &[&str], behind_symlink: bool) -> Gateway {
+        Gateway::start_with(name, upstream, origins, behind_symlink, None)
+    }
+
+    /// [`Gateway::start`] on the CPUs `cpus` names (`taskset -c`).
+    fn start_with(
+        name: &str,
+        upstream: &Upstream,
+        origins: &[&str],
+        behind_symlink: bool,
+        cpus: Option<&str>,
+    ) -> Gateway {
         let dir = TempDir::new(&format!("serve-cli-{name}"));
         let (listen, admin) = free_ports();
         let text = config_text(listen, admin, upstream.addr, origins);
@@ -154,9 +165,16 @@ impl Gateway {
             std::fs::write(&file, &text).expect("write the config");
             file
         };
+        let mut cmd = match cpus {
+            Some(list) => {
+                let mut c = Command::new("taskset");
+                c.arg("-c").arg(list).arg(env!("CARGO_BIN_EXE_preflight"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_preflight")),
+        };
         let child = Child::spawn(
-            Command::new(env!("CARGO_BIN_EXE_preflight"))
-                .arg("serve")
+            cmd.arg("serve")
                 .arg("--config")
                 .arg(&config)
                 .env("RUST_LOG", "info"),
@@ -436,4 +454,41 @@ fn a_missing_config_file_is_refused() {
         "{stderr}"
     );
     assert!(stderr.contains("refused"), "{stderr}");
+}
+
+/// docs/deploying.md, "CPUs": on one CPU the gateway runs on the
+/// current-thread runtime, and serves, reloads and drains as on many.
+#[test]
+fn on_one_cpu_the_gateway_serves_reloads_and_drains_on_one_thread() {
+    let upstream = Upstream::start();
+    let mut gw = Gateway::start_with("one-cpu", &upstream, &[APP], false, Some("0"));
+    assert!(
+        gw.log().contains("runtime=\"current_thread\""),
+        "{}",
+        gw.log()
+    );
+    let r = preflight(gw.listen, APP);
+    assert_eq!(r.status, 204, "{r:?}");
+    let r = request(gw.listen, "GET", "/api/users/1", &[("origin", APP)]).expect("a GET");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.all("access-control-allow-origin"), [APP], "{r:?}");
+    gw.signal("HUP");
+    poll("the reload", || (gw.reloads("ok") >= 1).then_some(()));
+    let listen = gw.listen;
+    let slow = thread::spawn(move || request(listen, "GET", "/api/slow", &[("origin", APP)]));
+    poll("the slow request to reach the upstream", || {
+        upstream
+            .seen()
+            .iter()
+            .any(|s| s.path == "/api/slow")
+            .then_some(())
+    });
+    gw.signal("TERM");
+    let r = slow
+        .join()
+        .expect("the client thread")
+        .expect("the slow request completes");
+    assert_eq!(r.status, 200, "{r:?}");
+    let status = gw.wait_exit(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "{status}:\n{}", gw.log());
 }
