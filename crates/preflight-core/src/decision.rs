@@ -237,14 +237,10 @@ impl Policy {
             .request_method
             .map(HeaderValue::as_bytes)
             .unwrap_or_default();
-        if requested.is_empty() || !requested.iter().all(|&b| is_tchar(b)) {
-            return Err(Refusal::InvalidRequestMethod);
-        }
         // docs/browser-model.md#method-allowed: methods compare byte for byte; `patch` is not `PATCH`.
+        // A member is a method name, so only a miss needs the name checked.
         if !methods.contains_bytes(requested) {
-            return Err(Refusal::MethodNotAllowed(
-                String::from_utf8_lossy(requested).into_owned(),
-            ));
+            return Err(method_refusal(requested));
         }
         // A browser writes one line, sorted and lower case (docs/browser-model.md#unsafe-request-header-names, #preflight-request): when the
         // allow list is short every such line is known, and one look-up
@@ -338,6 +334,17 @@ impl Policy {
         Err(Refusal::HeaderNotAllowed(
             String::from_utf8_lossy(name).to_ascii_lowercase(),
         ))
+    }
+}
+
+/// Why `requested`, in no set, is refused: not a method name at all, or
+/// not one of the route's.
+#[cold]
+fn method_refusal(requested: &[u8]) -> Refusal {
+    if requested.is_empty() || !requested.iter().all(|&b| is_tchar(b)) {
+        Refusal::InvalidRequestMethod
+    } else {
+        Refusal::MethodNotAllowed(String::from_utf8_lossy(requested).into_owned())
     }
 }
 
