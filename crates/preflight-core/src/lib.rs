@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+mod byte_set;
 pub mod decision;
 pub mod fast_hash;
 mod fetch;

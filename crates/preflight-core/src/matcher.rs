@@ -5,13 +5,14 @@
 //! host, a trailing dot, an explicit default port or userinfo is a different
 //! string and never matches a pattern written canonically.
 //!
-//! Cost: exact origins sit in a hash set, so a lookup does not grow with their
-//! number. Subdomain patterns sit in a trie of DNS labels read right to left, so
+//! Cost: exact origins sit in a set that is scanned when they are few and
+//! hashed when they are many, so a lookup does not grow with their number. Subdomain patterns sit in a trie of DNS labels read right to left, so
 //! one walk over the host decides all of them at once; any-port patterns are one
 //! more hash lookup. Every step is linear in the length of the origin.
 
 use std::collections::{HashMap, HashSet};
 
+use crate::byte_set::ByteSet;
 use crate::fast_hash::FastHash;
 use crate::origin::default_port;
 use crate::pattern::{OriginPattern, PortSpec};
@@ -23,7 +24,7 @@ pub struct OriginMatcher {
     null: bool,
     /// Serialized origins, as bytes: the common case is decided before any
     /// UTF-8 check.
-    exact: HashSet<Box<[u8]>, FastHash>,
+    exact: ByteSet,
     /// `scheme://host` strings allowed on any port.
     any_port: HashSet<Box<str>, FastHash>,
     subdomains: LabelNode,
