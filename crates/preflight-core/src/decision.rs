@@ -186,8 +186,14 @@ impl Policy {
         };
         let matched = self.matcher.matches(origin.as_bytes());
         if req.is_preflight() {
-            return match self.preflight(req, origin, matched, methods) {
-                Ok(allowed) => Decision::PreflightAllowed(allowed),
+            // The answer is built once, in place, from what the checks allow.
+            return match self.preflight_allow_headers(req, matched, methods) {
+                Ok(allow_headers) => Decision::PreflightAllowed(self.preflight_allowed(
+                    origin,
+                    matched,
+                    methods,
+                    allow_headers,
+                )),
                 Err(refusal) => Decision::PreflightRefused(refusal),
             };
         }
@@ -223,13 +229,15 @@ impl Policy {
         }
     }
 
-    fn preflight(
+    /// The checks of a preflight; when it is allowed, its
+    /// `Access-Control-Allow-Headers` value.
+    #[inline]
+    fn preflight_allow_headers(
         &self,
         req: &CorsRequest<'_>,
-        origin: &HeaderValue,
         matched: OriginMatch,
         methods: &MethodSet,
-    ) -> Result<PreflightAllowed, Refusal> {
+    ) -> Result<Option<HeaderValue>, Refusal> {
         if matched == OriginMatch::No {
             return Err(Refusal::OriginNotAllowed);
         }
@@ -251,9 +259,16 @@ impl Policy {
             if line.len() <= self.allow_headers.longest_line
                 && self.allow_headers.lines.contains(line.as_bytes())
             {
-                return Ok(self.preflight_allowed(origin, matched, methods, Some(line.clone())));
+                return Ok(Some(line.clone()));
             }
         }
+        self.scan_request_headers(req)
+    }
+
+    /// A requested header list that is not one of the precomputed lines:
+    /// parsed, each name checked.
+    #[inline(never)]
+    fn scan_request_headers(&self, req: &CorsRequest<'_>) -> Result<Option<HeaderValue>, Refusal> {
         // Check each name as the parser meets it, so that the hot path holds no
         // list of names; a malformed list still wins over a refused name.
         let mut refused = None;
@@ -276,9 +291,10 @@ impl Policy {
                 .ok()
                 .and_then(|headers| HeaderValue::from_str(&headers.to_lowercase_list()).ok())
         };
-        Ok(self.preflight_allowed(origin, matched, methods, allow_headers))
+        Ok(allow_headers)
     }
 
+    #[inline(always)]
     pub(crate) fn preflight_allowed(
         &self,
         origin: &HeaderValue,
