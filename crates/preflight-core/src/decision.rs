@@ -168,9 +168,10 @@ impl Policy {
     /// request goes: [`Policy::methods_for_route`] of the route, or
     /// [`Policy::methods`] when routes are not known.
     ///
-    /// The actual-request path never allocates (header values are shared, so
-    /// a clone counts a reference); the preflight path allocates only when it
-    /// must re-write the requested header list.
+    /// The actual-request path never allocates (the policy's header values
+    /// are kept for the process or shared, so a clone copies a pointer or
+    /// counts a reference); the preflight path allocates only when it must
+    /// re-write the requested header list.
     pub fn decide(&self, req: &CorsRequest<'_>, methods: &MethodSet) -> Decision {
         let Some(origin) = req.origin else {
             let is_static = self.is_static_wildcard();

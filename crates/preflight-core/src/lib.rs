@@ -13,6 +13,7 @@
 
 pub mod browser;
 mod byte_set;
+mod config_value;
 pub mod decision;
 pub mod fast_hash;
 mod fetch;

@@ -4,6 +4,7 @@
 use http::{HeaderValue, Method};
 use thiserror::Error;
 
+use crate::config_value::config_value;
 use crate::fetch::{is_forbidden_method, is_token};
 
 /// Why a configured method is refused.
@@ -95,9 +96,7 @@ impl MethodSet {
             .collect::<Vec<_>>()
             .join(", ");
         // Tokens joined by ", " are always a valid header value.
-        let header = HeaderValue::from_str(&joined).unwrap_or(HeaderValue::from_static(""));
-        // Cloning once makes the buffer shared, so later clones never allocate.
-        let _promote = header.clone();
+        let header = config_value(&joined).unwrap_or(HeaderValue::from_static(""));
         let standard = methods
             .iter()
             .filter_map(|m| standard_bit(m.as_str().as_bytes()))
