@@ -47,11 +47,12 @@ impl ByteSet {
         true
     }
 
+    #[inline]
     pub(crate) fn contains(&self, key: &[u8]) -> bool {
         match self {
             // Slices compare their lengths before their bytes.
             ByteSet::Few(keys) => keys.iter().any(|k| **k == *key),
-            ByteSet::Many(set) => set.contains(key),
+            ByteSet::Many(set) => hashed_contains(set, key),
         }
     }
 
@@ -69,6 +70,12 @@ impl ByteSet {
             ByteSet::Many(set) => Box::new(set.iter().map(|k| &k[..])),
         }
     }
+}
+
+/// Out of line, so that the scan inlined into its callers stays small.
+#[inline(never)]
+fn hashed_contains(set: &HashSet<Box<[u8]>, FastHash>, key: &[u8]) -> bool {
+    set.contains(key)
 }
 
 impl FromIterator<Box<[u8]>> for ByteSet {

@@ -88,6 +88,7 @@ impl OriginMatcher {
     }
 
     /// Does the `Origin` header value match? Never allocates.
+    #[inline]
     pub fn matches(&self, origin: &[u8]) -> OriginMatch {
         if self.matches_listed(origin) {
             OriginMatch::Listed
@@ -98,6 +99,7 @@ impl OriginMatcher {
         }
     }
 
+    #[inline]
     fn matches_listed(&self, origin: &[u8]) -> bool {
         if origin == b"null" {
             return self.null;
@@ -108,6 +110,13 @@ impl OriginMatcher {
         if self.any_port.is_empty() && self.subdomains.children.is_empty() {
             return false;
         }
+        self.matches_port_or_subdomain(origin)
+    }
+
+    /// The patterns that need the origin cut into its parts, out of line so
+    /// that the exact look-up inlined into the decision stays small.
+    #[inline(never)]
+    fn matches_port_or_subdomain(&self, origin: &[u8]) -> bool {
         let Ok(origin) = std::str::from_utf8(origin) else {
             return false;
         };

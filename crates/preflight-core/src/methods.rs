@@ -39,6 +39,7 @@ pub struct MethodSet {
 /// The bit of a method `http` has a constant for, spelled exactly so (upper
 /// case: docs/browser-model.md#method-allowed, `put` is not `PUT`); `None` for
 /// any other name, which [`MethodSet`] compares byte for byte.
+#[inline]
 fn standard_bit(method: &[u8]) -> Option<u16> {
     Some(match method {
         b"GET" => 1,
@@ -120,6 +121,7 @@ impl MethodSet {
     }
 
     /// Byte-exact membership (docs/browser-model.md#method-allowed: `put` is not `PUT`).
+    #[inline]
     pub fn contains_bytes(&self, method: &[u8]) -> bool {
         match standard_bit(method) {
             Some(bit) => self.standard & bit != 0,
