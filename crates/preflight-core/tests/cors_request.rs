@@ -163,7 +163,10 @@ fn repeated_headers_give_their_first_value() {
         long.append(ACCEPT, HeaderValue::from_str(&format!("type/{i}")).unwrap());
     }
     long.append(ORIGIN, HeaderValue::from_static("https://app.example.com"));
-    long.append(ACCESS_CONTROL_REQUEST_METHOD, HeaderValue::from_static("PUT"));
+    long.append(
+        ACCESS_CONTROL_REQUEST_METHOD,
+        HeaderValue::from_static("PUT"),
+    );
     assert_reads_as_lookups("after 20 values of one name", &long);
     assert!(CorsRequest::new(&Method::OPTIONS, &long).is_preflight());
 }
