@@ -73,9 +73,9 @@ const PREFLIGHT_SCAN: usize = 12;
 
 /// `Origin` and `Access-Control-Request-Method` of an `OPTIONS` request. A
 /// browser writes both among a preflight's first headers (Chromium: 4th and
-/// 6th of 13; Firefox: 6th and 9th), and a walk over the map's first
-/// values, comparing each name with two constants, costs less than the two
-/// hashed look-ups of `HeaderMap` (BENCHMARKS.md, "preflight-core").
+/// 6th of 13), and a walk over the map's first values, comparing each name
+/// with two constants, costs less than the two hashed look-ups of
+/// `HeaderMap` (BENCHMARKS.md, "preflight-core").
 /// Entries are in insertion order, one per name, with its first value first:
 /// the first value met is the one `HeaderMap::get` returns. A name not met in
 /// the first [`PREFLIGHT_SCAN`] values of a longer map is looked up.
