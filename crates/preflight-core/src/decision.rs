@@ -40,12 +40,22 @@ pub struct CorsRequest<'a> {
 }
 
 impl<'a> CorsRequest<'a> {
-    /// Read the CORS-relevant parts of a request.
+    /// Read the CORS-relevant parts of a request: the first value of
+    /// `Origin` and of `Access-Control-Request-Method`, every line of
+    /// `Access-Control-Request-Headers`.
     pub fn new(method: &'a Method, headers: &'a HeaderMap) -> CorsRequest<'a> {
+        let (origin, request_method) = if *method == Method::OPTIONS {
+            origin_and_request_method(headers)
+        } else {
+            (
+                headers.get(ORIGIN),
+                headers.get(ACCESS_CONTROL_REQUEST_METHOD),
+            )
+        };
         CorsRequest {
             method,
-            origin: headers.get(ORIGIN),
-            request_method: headers.get(ACCESS_CONTROL_REQUEST_METHOD),
+            origin,
+            request_method,
             request_headers: headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS),
         }
     }
@@ -55,6 +65,40 @@ impl<'a> CorsRequest<'a> {
     pub fn is_preflight(&self) -> bool {
         *self.method == Method::OPTIONS && self.origin.is_some() && self.request_method.is_some()
     }
+}
+
+/// How many of a request's first header values [`origin_and_request_method`]
+/// reads before it looks the two names up.
+const PREFLIGHT_SCAN: usize = 12;
+
+/// `Origin` and `Access-Control-Request-Method` of an `OPTIONS` request. A
+/// browser writes both among a preflight's first headers (Chromium: 4th and
+/// 6th of 13), and a walk over the map's first values, comparing each name
+/// with two constants, costs less than the two hashed look-ups of
+/// `HeaderMap` (BENCHMARKS.md, "preflight-core").
+/// Entries are in insertion order, one per name, with its first value first:
+/// the first value met is the one `HeaderMap::get` returns. A name not met in
+/// the first [`PREFLIGHT_SCAN`] values of a longer map is looked up.
+fn origin_and_request_method(headers: &HeaderMap) -> (Option<&HeaderValue>, Option<&HeaderValue>) {
+    let (mut origin, mut request_method) = (None, None);
+    for (name, value) in headers.iter().take(PREFLIGHT_SCAN) {
+        if *name == ORIGIN {
+            origin = origin.or(Some(value));
+        } else if *name == ACCESS_CONTROL_REQUEST_METHOD {
+            request_method = request_method.or(Some(value));
+        }
+        if origin.is_some() && request_method.is_some() {
+            return (origin, request_method);
+        }
+    }
+    // `len` counts values: all of them were read.
+    if headers.len() <= PREFLIGHT_SCAN {
+        return (origin, request_method);
+    }
+    (
+        origin.or_else(|| headers.get(ORIGIN)),
+        request_method.or_else(|| headers.get(ACCESS_CONTROL_REQUEST_METHOD)),
+    )
 }
 
 /// The engine's answer to one request.
@@ -168,9 +212,10 @@ impl Policy {
     /// request goes: [`Policy::methods_for_route`] of the route, or
     /// [`Policy::methods`] when routes are not known.
     ///
-    /// The actual-request path never allocates (header values are shared, so
-    /// a clone counts a reference); the preflight path allocates only when it
-    /// must re-write the requested header list.
+    /// The actual-request path never allocates (the policy's header values
+    /// are kept for the process or shared, so a clone copies a pointer or
+    /// counts a reference); the preflight path allocates only when it must
+    /// re-write the requested header list.
     pub fn decide(&self, req: &CorsRequest<'_>, methods: &MethodSet) -> Decision {
         let Some(origin) = req.origin else {
             let is_static = self.is_static_wildcard();
@@ -186,8 +231,14 @@ impl Policy {
         };
         let matched = self.matcher.matches(origin.as_bytes());
         if req.is_preflight() {
-            return match self.preflight(req, origin, matched, methods) {
-                Ok(allowed) => Decision::PreflightAllowed(allowed),
+            // The answer is built once, in place, from what the checks allow.
+            return match self.preflight_allow_headers(req, matched, methods) {
+                Ok(allow_headers) => Decision::PreflightAllowed(self.preflight_allowed(
+                    origin,
+                    matched,
+                    methods,
+                    allow_headers,
+                )),
                 Err(refusal) => Decision::PreflightRefused(refusal),
             };
         }
@@ -223,13 +274,15 @@ impl Policy {
         }
     }
 
-    fn preflight(
+    /// The checks of a preflight; when it is allowed, its
+    /// `Access-Control-Allow-Headers` value.
+    #[inline]
+    fn preflight_allow_headers(
         &self,
         req: &CorsRequest<'_>,
-        origin: &HeaderValue,
         matched: OriginMatch,
         methods: &MethodSet,
-    ) -> Result<PreflightAllowed, Refusal> {
+    ) -> Result<Option<HeaderValue>, Refusal> {
         if matched == OriginMatch::No {
             return Err(Refusal::OriginNotAllowed);
         }
@@ -237,14 +290,10 @@ impl Policy {
             .request_method
             .map(HeaderValue::as_bytes)
             .unwrap_or_default();
-        if requested.is_empty() || !requested.iter().all(|&b| is_tchar(b)) {
-            return Err(Refusal::InvalidRequestMethod);
-        }
         // docs/browser-model.md#method-allowed: methods compare byte for byte; `patch` is not `PATCH`.
+        // A member is a method name, so only a miss needs the name checked.
         if !methods.contains_bytes(requested) {
-            return Err(Refusal::MethodNotAllowed(
-                String::from_utf8_lossy(requested).into_owned(),
-            ));
+            return Err(method_refusal(requested));
         }
         // A browser writes one line, sorted and lower case (docs/browser-model.md#unsafe-request-header-names, #preflight-request): when the
         // allow list is short every such line is known, and one look-up
@@ -255,9 +304,16 @@ impl Policy {
             if line.len() <= self.allow_headers.longest_line
                 && self.allow_headers.lines.contains(line.as_bytes())
             {
-                return Ok(self.preflight_allowed(origin, matched, methods, Some(line.clone())));
+                return Ok(Some(line.clone()));
             }
         }
+        self.scan_request_headers(req)
+    }
+
+    /// A requested header list that is not one of the precomputed lines:
+    /// parsed, each name checked.
+    #[inline(never)]
+    fn scan_request_headers(&self, req: &CorsRequest<'_>) -> Result<Option<HeaderValue>, Refusal> {
         // Check each name as the parser meets it, so that the hot path holds no
         // list of names; a malformed list still wins over a refused name.
         let mut refused = None;
@@ -280,9 +336,10 @@ impl Policy {
                 .ok()
                 .and_then(|headers| HeaderValue::from_str(&headers.to_lowercase_list()).ok())
         };
-        Ok(self.preflight_allowed(origin, matched, methods, allow_headers))
+        Ok(allow_headers)
     }
 
+    #[inline(always)]
     pub(crate) fn preflight_allowed(
         &self,
         origin: &HeaderValue,
@@ -338,6 +395,17 @@ impl Policy {
         Err(Refusal::HeaderNotAllowed(
             String::from_utf8_lossy(name).to_ascii_lowercase(),
         ))
+    }
+}
+
+/// Why `requested`, in no set, is refused: not a method name at all, or
+/// not one of the route's.
+#[cold]
+fn method_refusal(requested: &[u8]) -> Refusal {
+    if requested.is_empty() || !requested.iter().all(|&b| is_tchar(b)) {
+        Refusal::InvalidRequestMethod
+    } else {
+        Refusal::MethodNotAllowed(String::from_utf8_lossy(requested).into_owned())
     }
 }
 

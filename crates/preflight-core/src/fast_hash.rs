@@ -24,6 +24,28 @@ impl FastHasher {
     }
 }
 
+/// The 1 to 7 bytes of `rest` as a little-endian word, zero above them:
+/// read as two overlapping loads of fixed size instead of a copy of variable
+/// length (a call to `memcpy`). The overlapping bytes land on the same bits
+/// from both loads, so the word is the plain packing of the bytes.
+fn tail_word(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    if n >= 4 {
+        let lo = u64::from(u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]));
+        let hi = u64::from(u32::from_le_bytes([
+            rest[n - 4],
+            rest[n - 3],
+            rest[n - 2],
+            rest[n - 1],
+        ]));
+        lo | hi << ((n - 4) * 8)
+    } else {
+        u64::from(rest[0])
+            | u64::from(rest[n / 2]) << (n / 2 * 8)
+            | u64::from(rest[n - 1]) << ((n - 1) * 8)
+    }
+}
+
 impl Hasher for FastHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
@@ -34,10 +56,8 @@ impl Hasher for FastHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
             // The length keeps `ab\0` and `ab` apart.
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+            self.add(tail_word(rest) ^ ((rest.len() as u64) << 59));
         }
     }
 
@@ -68,6 +88,20 @@ impl Hasher for FastHasher {
 mod tests {
     use super::*;
     use std::hash::BuildHasher;
+
+    #[test]
+    fn the_tail_word_packs_the_bytes() {
+        let bytes = *b"\x01\x02\x03\x04\x05\x06\x07";
+        for n in 1..=7 {
+            let mut word = [0u8; 8];
+            word[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                tail_word(&bytes[..n]),
+                u64::from_le_bytes(word),
+                "{n} bytes"
+            );
+        }
+    }
 
     #[test]
     fn split_points_and_lengths_hash_apart() {

@@ -12,6 +12,8 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+mod byte_set;
+mod config_value;
 pub mod decision;
 pub mod fast_hash;
 mod fetch;

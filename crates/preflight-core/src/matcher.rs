@@ -5,13 +5,14 @@
 //! host, a trailing dot, an explicit default port or userinfo is a different
 //! string and never matches a pattern written canonically.
 //!
-//! Cost: exact origins sit in a hash set, so a lookup does not grow with their
-//! number. Subdomain patterns sit in a trie of DNS labels read right to left, so
+//! Cost: exact origins sit in a set that is scanned when they are few and
+//! hashed when they are many, so a lookup does not grow with their number. Subdomain patterns sit in a trie of DNS labels read right to left, so
 //! one walk over the host decides all of them at once; any-port patterns are one
 //! more hash lookup. Every step is linear in the length of the origin.
 
 use std::collections::{HashMap, HashSet};
 
+use crate::byte_set::ByteSet;
 use crate::fast_hash::FastHash;
 use crate::origin::default_port;
 use crate::pattern::{OriginPattern, PortSpec};
@@ -23,7 +24,7 @@ pub struct OriginMatcher {
     null: bool,
     /// Serialized origins, as bytes: the common case is decided before any
     /// UTF-8 check.
-    exact: HashSet<Box<[u8]>, FastHash>,
+    exact: ByteSet,
     /// `scheme://host` strings allowed on any port.
     any_port: HashSet<Box<str>, FastHash>,
     subdomains: LabelNode,
@@ -87,6 +88,7 @@ impl OriginMatcher {
     }
 
     /// Does the `Origin` header value match? Never allocates.
+    #[inline]
     pub fn matches(&self, origin: &[u8]) -> OriginMatch {
         if self.matches_listed(origin) {
             OriginMatch::Listed
@@ -97,6 +99,7 @@ impl OriginMatcher {
         }
     }
 
+    #[inline]
     fn matches_listed(&self, origin: &[u8]) -> bool {
         if origin == b"null" {
             return self.null;
@@ -107,6 +110,13 @@ impl OriginMatcher {
         if self.any_port.is_empty() && self.subdomains.children.is_empty() {
             return false;
         }
+        self.matches_port_or_subdomain(origin)
+    }
+
+    /// The patterns that need the origin cut into its parts, out of line so
+    /// that the exact look-up inlined into the decision stays small.
+    #[inline(never)]
+    fn matches_port_or_subdomain(&self, origin: &[u8]) -> bool {
         let Ok(origin) = std::str::from_utf8(origin) else {
             return false;
         };

@@ -4,6 +4,7 @@
 use http::{HeaderValue, Method};
 use thiserror::Error;
 
+use crate::config_value::config_value;
 use crate::fetch::{is_forbidden_method, is_token};
 
 /// Why a configured method is refused.
@@ -28,7 +29,30 @@ pub struct MethodListError {
 #[derive(Debug, Clone)]
 pub struct MethodSet {
     methods: Vec<Method>,
+    /// The methods among them that `http` names (`GET`, `PUT`, ...), one bit
+    /// each ([`standard_bit`]): a preflight's method is looked up without a
+    /// byte comparison per member.
+    standard: u16,
     header: HeaderValue,
+}
+
+/// The bit of a method `http` has a constant for, spelled exactly so (upper
+/// case: docs/browser-model.md#method-allowed, `put` is not `PUT`); `None` for
+/// any other name, which [`MethodSet`] compares byte for byte.
+#[inline]
+fn standard_bit(method: &[u8]) -> Option<u16> {
+    Some(match method {
+        b"GET" => 1,
+        b"PUT" => 1 << 1,
+        b"POST" => 1 << 2,
+        b"HEAD" => 1 << 3,
+        b"PATCH" => 1 << 4,
+        b"DELETE" => 1 << 5,
+        b"OPTIONS" => 1 << 6,
+        b"TRACE" => 1 << 7,
+        b"CONNECT" => 1 << 8,
+        _ => return None,
+    })
 }
 
 impl MethodSet {
@@ -73,10 +97,16 @@ impl MethodSet {
             .collect::<Vec<_>>()
             .join(", ");
         // Tokens joined by ", " are always a valid header value.
-        let header = HeaderValue::from_str(&joined).unwrap_or(HeaderValue::from_static(""));
-        // Cloning once makes the buffer shared, so later clones never allocate.
-        let _promote = header.clone();
-        MethodSet { methods, header }
+        let header = config_value(&joined).unwrap_or(HeaderValue::from_static(""));
+        let standard = methods
+            .iter()
+            .filter_map(|m| standard_bit(m.as_str().as_bytes()))
+            .fold(0, |bits, bit| bits | bit);
+        MethodSet {
+            methods,
+            standard,
+            header,
+        }
     }
 
     /// The methods in both sets, in this set's order.
@@ -91,8 +121,12 @@ impl MethodSet {
     }
 
     /// Byte-exact membership (docs/browser-model.md#method-allowed: `put` is not `PUT`).
+    #[inline]
     pub fn contains_bytes(&self, method: &[u8]) -> bool {
-        self.methods.iter().any(|m| m.as_str().as_bytes() == method)
+        match standard_bit(method) {
+            Some(bit) => self.standard & bit != 0,
+            None => self.methods.iter().any(|m| m.as_str().as_bytes() == method),
+        }
     }
 
     /// Membership.
@@ -154,6 +188,38 @@ mod tests {
                 error: MethodError::Invalid(_)
             }
         ));
+    }
+
+    #[test]
+    fn byte_membership_agrees_with_the_methods() {
+        let set = MethodSet::parse(&["GET", "PUT", "patch", "PURGE", "DELETE"]).unwrap();
+        for (name, member) in [
+            ("GET", true),
+            ("PUT", true),
+            ("DELETE", true),
+            ("patch", true),
+            ("PURGE", true),
+            ("PATCH", false),
+            ("put", false),
+            ("purge", false),
+            ("POST", false),
+            ("HEAD", false),
+            ("OPTIONS", false),
+            ("", false),
+            ("GETX", false),
+        ] {
+            assert_eq!(set.contains_bytes(name.as_bytes()), member, "{name}");
+        }
+        let every = MethodSet::parse(&["GET", "PUT", "POST", "HEAD", "PATCH", "DELETE", "OPTIONS"])
+            .unwrap();
+        for m in every.iter() {
+            assert!(every.contains_bytes(m.as_str().as_bytes()), "{m}");
+        }
+        assert!(!MethodSet::empty().contains_bytes(b"GET"));
+        let route = MethodSet::parse(&["DELETE", "GET", "PUT"]).unwrap();
+        let narrowed = route.intersect(&MethodSet::parse(&["GET", "POST"]).unwrap());
+        assert!(narrowed.contains_bytes(b"GET"));
+        assert!(!narrowed.contains_bytes(b"PUT") && !narrowed.contains_bytes(b"DELETE"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The hot path allocates nothing: `Policy::decide` for an allowed actual
-//! request, and `Decision::apply` onto a response map that already has room.
+//! request and for an allowed preflight, and `Decision::apply` onto a
+//! response map that already has room.
 //!
 //! A counting global allocator counts the allocations of the current thread
 //! only, so tests running in parallel do not disturb each other.
@@ -249,4 +250,110 @@ fn allowed_preflight_with_a_canonical_header_list_does_not_allocate() {
         response.get("access-control-allow-methods").unwrap(),
         "GET, PUT"
     );
+}
+
+/// The policy of `benches/decide.rs` (`preflight_allowed/decide`).
+fn bench_policy() -> Policy {
+    Policy::new(&CorsConfig {
+        allow_origins: Some(vec![
+            "https://app.example.com".into(),
+            "https://*.example.com".into(),
+            "http://localhost:*".into(),
+        ]),
+        allow_headers: Some(vec![
+            "content-type".into(),
+            "x-custom".into(),
+            "authorization".into(),
+        ]),
+        expose_headers: Some(vec!["x-request-id".into()]),
+        allow_credentials: Some(true),
+        max_age: Some(600),
+        ..CorsConfig::default()
+    })
+    .unwrap()
+}
+
+/// The headers of a real Chromium preflight, in its order, each value a
+/// slice of one shared buffer (the request head), as hyper reads them.
+fn chromium_preflight() -> HeaderMap {
+    const HEAD: &[(&str, &str)] = &[
+        ("host", "api.example.com"),
+        ("connection", "keep-alive"),
+        ("accept", "*/*"),
+        ("access-control-request-method", "PUT"),
+        ("access-control-request-headers", "content-type,x-custom"),
+        ("origin", "https://app.example.com"),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+        ),
+        ("sec-fetch-mode", "cors"),
+        ("sec-fetch-site", "same-site"),
+        ("sec-fetch-dest", "empty"),
+        ("referer", "https://app.example.com/"),
+        ("accept-encoding", "gzip, deflate, br, zstd"),
+        ("accept-language", "en-US,en;q=0.9"),
+    ];
+    let mut raw = Vec::new();
+    let mut spans = Vec::new();
+    for (name, value) in HEAD {
+        raw.extend_from_slice(name.as_bytes());
+        raw.extend_from_slice(b": ");
+        spans.push((name, raw.len(), raw.len() + value.len()));
+        raw.extend_from_slice(value.as_bytes());
+        raw.extend_from_slice(b"\r\n");
+    }
+    let buffer = bytes::Bytes::from(raw);
+    let mut headers = HeaderMap::new();
+    for (name, start, end) in spans {
+        let value = HeaderValue::from_maybe_shared(buffer.slice(start..end)).unwrap();
+        headers.append(http::HeaderName::from_static(name), value);
+    }
+    headers
+}
+
+/// `CorsRequest::new` and `Policy::decide` of an allowed preflight, and the
+/// drop of the answer, for the benchmark's request and for Chromium's: no
+/// allocation, and the answer is the one a browser needs.
+#[test]
+fn allowed_preflight_decision_does_not_allocate() {
+    let policy = bench_policy();
+    let route = policy.methods_for_route(&MethodSet::parse(&["GET", "PUT", "DELETE"]).unwrap());
+    let mut bench_request = request("https://app.example.com");
+    bench_request.insert(
+        ACCESS_CONTROL_REQUEST_METHOD,
+        HeaderValue::from_static("PUT"),
+    );
+    bench_request.insert(
+        ACCESS_CONTROL_REQUEST_HEADERS,
+        HeaderValue::from_static("content-type,x-custom"),
+    );
+    let method = Method::OPTIONS;
+    for (what, headers) in [
+        ("the benchmark's request", bench_request),
+        ("Chromium's preflight", chromium_preflight()),
+    ] {
+        // Twice: a first decision may not set up anything a second reuses.
+        for round in 0..2 {
+            let (n, decision) = allocations(|| {
+                let req = CorsRequest::new(&method, &headers);
+                policy.decide(&req, &route)
+            });
+            assert_eq!(n, 0, "{what}, round {round}: decide");
+            let Decision::PreflightAllowed(p) = &decision else {
+                panic!("{what}: {decision:?}");
+            };
+            assert_eq!(p.allow_origin, "https://app.example.com", "{what}");
+            assert!(p.allow_credentials, "{what}");
+            assert_eq!(p.allow_methods, "GET, PUT, DELETE", "{what}");
+            assert_eq!(
+                p.allow_headers.as_ref().unwrap(),
+                "content-type,x-custom",
+                "{what}"
+            );
+            assert_eq!(p.max_age.as_ref().unwrap(), "600", "{what}");
+            let (n, ()) = allocations(|| drop(decision));
+            assert_eq!(n, 0, "{what}, round {round}: drop");
+        }
+    }
 }

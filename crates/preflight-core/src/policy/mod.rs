@@ -14,6 +14,7 @@ use thiserror::Error;
 
 pub(crate) use headers::AllowHeaders;
 
+use crate::config_value::config_value;
 use crate::matcher::OriginMatcher;
 use crate::methods::{MethodError, MethodSet};
 use crate::pattern::{OriginPattern, PatternError};
@@ -273,7 +274,7 @@ impl Policy {
         let expose = if expose_list.is_empty() {
             None
         } else {
-            shared_value(&expose_list.join(", "))
+            config_value(&expose_list.join(", "))
         };
 
         let max_age = match config.max_age {
@@ -330,7 +331,7 @@ impl Policy {
                     // -1 means "do not cache the preflight"; the header takes
                     // delta-seconds, never negative (Fetch, "HTTP new-header
                     // syntax"): `0` says the same.
-                    max_age: max_age.and_then(|s| shared_value(&s.max(0).to_string())),
+                    max_age: max_age.and_then(|s| config_value(&s.max(0).to_string())),
                     max_age_secs: max_age,
                     preflight_status,
                     on_disallowed: config.on_disallowed_origin.unwrap_or_default(),
@@ -417,14 +418,4 @@ impl Policy {
     pub fn is_static_wildcard(&self) -> bool {
         self.matcher.allows_any() && !self.credentials
     }
-}
-
-/// A header value whose bytes are shared, so that cloning it per response is a
-/// reference-count increment and never an allocation.
-fn shared_value(s: &str) -> Option<HeaderValue> {
-    let v = HeaderValue::from_str(s).ok()?;
-    // `from_str` copies into a fresh buffer; cloning it once turns the buffer
-    // into a shared one, so that later clones only count references.
-    let _promote = v.clone();
-    Some(v)
 }
