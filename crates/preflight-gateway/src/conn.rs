@@ -33,8 +33,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use crate::body::BoxError;
-use crate::express::{Lane, Rewound};
 use crate::limits::ConnLimits;
+use crate::rewind::Rewound;
 use crate::watchdog::Tracked;
 pub(crate) use crate::watchdog::{ConnState, Watched, DRAIN, FORCE, SHED};
 
@@ -46,15 +46,69 @@ pub(crate) struct Ending {
     pub(crate) force: Option<watch::Receiver<bool>>,
 }
 
+impl Ending {
+    /// Whether the listener drains already.
+    pub(crate) fn draining(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// What the listener said before the connection began, as the bits
+    /// `Connections::relay` sets later.
+    pub(crate) fn tell(&self, state: &ConnState) {
+        if self.draining() {
+            state.tell(DRAIN);
+        }
+        if self.force.as_ref().is_some_and(|f| *f.borrow()) {
+            state.tell(FORCE);
+        }
+    }
+}
+
+/// Run `work` on a connection under its watchdog (the timeouts, the cap's
+/// request to make room, the end of the grace period), before `serve`
+/// takes it: `None` when the watchdog closed it first. The express lane
+/// runs so (`crate::express`), watching for the drain itself.
+pub(crate) async fn guarded<F: std::future::Future>(
+    state: &ConnState,
+    limits: &ConnLimits,
+    ending: &Ending,
+    remote: SocketAddr,
+    work: F,
+) -> Option<F::Output> {
+    ending.tell(state);
+    let timer = tokio::time::sleep_until(state.next_check(limits, Instant::now()).into());
+    tokio::pin!(timer);
+    tokio::pin!(work);
+    let mut told = state.told(SHED | FORCE);
+    loop {
+        tokio::select! {
+            biased;
+            out = work.as_mut() => return Some(out),
+            bits = &mut told => {
+                if bits & FORCE != 0 {
+                    return None;
+                }
+                timer.as_mut().reset(tokio::time::Instant::now());
+            }
+            _ = &mut timer => {
+                if !watch_on(state, limits, timer.as_mut(), remote) {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 /// Serve one connection (HTTP/1.1 with upgrades, or HTTP/2) with `service`,
 /// within `limits`, until it ends, is timed out, or `ending` says so.
+/// `prefix`: bytes already read off it (by the express lane), read first.
 pub(crate) async fn serve<IO, S, B>(
     io: Watched<IO>,
     service: S,
     limits: ConnLimits,
     remote: SocketAddr,
     ending: Ending,
-    lane: Option<Lane>,
+    prefix: Bytes,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + Sync + 'static,
@@ -74,49 +128,13 @@ pub(crate) async fn serve<IO, S, B>(
             Ok::<_, S::Error>(res.map(|inner| Tracked::new(inner, answering)))
         }
     });
-    let Ending { shutdown, force } = ending;
-    // What the listener says arrives as bits on the connection's state
-    // (`Connections::relay`); a connection started after it looks here.
-    if *shutdown.borrow() {
-        state.tell(DRAIN);
-    }
-    if force.as_ref().is_some_and(|f| *f.borrow()) {
-        state.tell(FORCE);
-    }
+    ending.tell(&state);
+    let shutdown = ending.shutdown;
     // Each future made once and polled again on every wake of the
     // connection: a wake costs a poll of each, not a new timer entry and new
     // channel registrations.
     let timer = tokio::time::sleep_until(state.next_check(&limits, Instant::now()).into());
     tokio::pin!(timer);
-    let mut told = state.told(SHED | FORCE);
-    // The express lane first (crate::express), then hyper for the rest.
-    let (io, prefix) = match lane {
-        Some(lane) if !*shutdown.borrow() => {
-            let run = lane.run(io);
-            tokio::pin!(run);
-            loop {
-                tokio::select! {
-                    biased;
-                    r = run.as_mut() => match r {
-                        Some(handed) => break handed,
-                        None => return,
-                    },
-                    bits = &mut told => {
-                        if bits & FORCE != 0 {
-                            return;
-                        }
-                        timer.as_mut().reset(tokio::time::Instant::now());
-                    }
-                    _ = &mut timer => {
-                        if !watch_on(&state, &limits, timer.as_mut(), remote) {
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-        _ => (io, Bytes::new()),
-    };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // The watchdog times the request head itself (hyper's header timeout
     // would also cut a kept-alive connection at the same length).

@@ -97,7 +97,7 @@ pub async fn serve_plain_within<S, B>(
         };
         tokio::spawn(async move {
             let io = Watched::new(stream, slot.state.clone());
-            conn::serve(io, service, limits, remote, ending, None).await;
+            conn::serve(io, service, limits, remote, ending, bytes::Bytes::new()).await;
             drop(slot);
         });
     })

@@ -25,7 +25,7 @@ use tower::{Layer, Service, ServiceExt};
 use crate::body::{self, error_response, GatewayBody, GatewayResponse};
 use crate::config::{Cidr, Config, Route, RouteCorsPolicy};
 use crate::edge::{self, Answer, Refused};
-use crate::express::WireAnswer;
+use crate::express_wire::WireAnswer;
 use crate::limits::HostPermits;
 use crate::proxy::{self, ConnInfo, Edge, OnceProxy, Proxy, ProxySettings, UpstreamClient};
 use crate::websocket::Tunnels;

@@ -256,9 +256,12 @@ async fn accept_loop(
                 None => {
                     let conn = ConnInfo { remote, tls: false };
                     let io = Watched::new(stream, state);
-                    let lane = Lane::new(gateway.clone(), remote);
-                    let service = gateway_service(gateway, conn, slot.clone());
-                    conn::serve(io, service, limits, remote, ending, Some(lane)).await;
+                    let service = gateway_service(gateway.clone(), conn, slot.clone());
+                    if let Some((io, prefix)) =
+                        express(&gateway, io, &limits, &ending, remote).await
+                    {
+                        conn::serve(io, service, limits, remote, ending, prefix).await;
+                    }
                 }
                 Some(acceptor) => {
                     let handshake =
@@ -268,9 +271,12 @@ async fn accept_loop(
                         Ok(Ok(tls_stream)) => {
                             let conn = ConnInfo { remote, tls: true };
                             let io = Watched::new(tls_stream, state);
-                            let lane = Lane::new(gateway.clone(), remote);
-                            let service = gateway_service(gateway, conn, slot.clone());
-                            conn::serve(io, service, limits, remote, ending, Some(lane)).await;
+                            let service = gateway_service(gateway.clone(), conn, slot.clone());
+                            if let Some((io, prefix)) =
+                                express(&gateway, io, &limits, &ending, remote).await
+                            {
+                                conn::serve(io, service, limits, remote, ending, prefix).await;
+                            }
                         }
                         Ok(Err(e)) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
@@ -281,6 +287,30 @@ async fn accept_loop(
         });
     })
     .await;
+}
+
+/// The express lane first (crate::express), under the connection's
+/// watchdog; the connection and the bytes it read but did not answer for
+/// hyper, or `None` when it ended there. Not while draining: hyper answers
+/// and closes.
+async fn express<IO>(
+    gateway: &Gateway,
+    io: Watched<IO>,
+    limits: &ConnLimits,
+    ending: &Ending,
+    remote: SocketAddr,
+) -> Option<(Watched<IO>, bytes::Bytes)>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if ending.draining() {
+        return Some((io, bytes::Bytes::new()));
+    }
+    let state = io.state().clone();
+    let lane = Lane::new(gateway.clone(), remote);
+    conn::guarded(&state, limits, ending, remote, lane.run(io))
+        .await
+        .flatten()
 }
 
 fn gateway_service(

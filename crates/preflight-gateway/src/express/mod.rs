@@ -25,22 +25,18 @@
 //! (`crate::conn`) times the lane as it times hyper: both read and write
 //! through the same [`Watched`] stream and count requests alike.
 
-use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
 use http::header::ACCESS_CONTROL_REQUEST_HEADERS;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use pin_project_lite::pin_project;
 use preflight_core::{CorsRequest, Decision};
 use prometheus_client::metrics::counter::Counter;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::access_log::AccessLog;
 use crate::config::Route;
@@ -48,9 +44,6 @@ use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 use crate::observe::{self, SeenRef};
 use crate::watchdog::{Watched, DRAIN};
-
-mod wire;
-pub(crate) use wire::WireAnswer;
 
 /// The longest request head the lane waits for; a longer one goes to hyper.
 pub(crate) const MAX_HEAD: usize = 8 * 1024;
@@ -461,69 +454,6 @@ fn http_date(out: &mut Vec<u8>) {
         }
         out.extend_from_slice(&cached.1);
     });
-}
-
-pin_project! {
-    /// A stream read first from bytes already taken off it: how the lane
-    /// hands a connection to hyper.
-    pub(crate) struct Rewound<IO> {
-        prefix: Bytes,
-        #[pin]
-        io: IO,
-    }
-}
-
-impl<IO> Rewound<IO> {
-    pub(crate) fn new(prefix: Bytes, io: IO) -> Rewound<IO> {
-        Rewound { prefix, io }
-    }
-}
-
-impl<IO: AsyncRead> AsyncRead for Rewound<IO> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.project();
-        if !this.prefix.is_empty() {
-            let n = this.prefix.len().min(buf.remaining());
-            buf.put_slice(&this.prefix[..n]);
-            this.prefix.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        this.io.poll_read(cx, buf)
-    }
-}
-
-impl<IO: AsyncWrite> AsyncWrite for Rewound<IO> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.project().io.poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().io.poll_shutdown(cx)
-    }
 }
 
 #[cfg(test)]

@@ -266,22 +266,6 @@ fn requests_the_lane_does_not_take_are_left_whole_for_hyper() {
     );
 }
 
-#[test]
-fn rewound_reads_its_prefix_first() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let (mut a, b) = tokio::io::duplex(64);
-        a.write_all(b" world").await.expect("write");
-        drop(a);
-        let mut r = Rewound::new(Bytes::from_static(b"hello"), b);
-        let mut all = Vec::new();
-        r.read_to_end(&mut all).await.expect("read");
-        assert_eq!(all, b"hello world");
-    });
-}
-
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
