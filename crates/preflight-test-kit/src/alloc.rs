@@ -1,9 +1,12 @@
 //! Counting a thread's heap allocations, for the tests that prove a path
 //! allocation-free. A test binary installs the allocator once,
 //!
-//! ```ignore
+//! ```
 //! #[global_allocator]
 //! static GLOBAL: preflight_test_kit::alloc::Counting = preflight_test_kit::alloc::Counting;
+//!
+//! let (count, v) = preflight_test_kit::alloc::allocations(|| vec![7u8; 16]);
+//! assert_eq!((count, v.len()), (1, 16));
 //! ```
 //!
 //! and counts with [`allocations`]: only the calling thread's allocations,
