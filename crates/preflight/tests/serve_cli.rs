@@ -27,6 +27,23 @@ fn poll<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
     cli::poll(what, DEADLINE, f)
 }
 
+/// A `GET /api/slow` from another thread, returned once the upstream has it.
+fn slow_request(
+    gw: &Gateway,
+    upstream: &Upstream,
+) -> thread::JoinHandle<std::io::Result<Response>> {
+    let listen = gw.listen;
+    let slow = thread::spawn(move || request(listen, "GET", "/api/slow", &[("origin", APP)]));
+    poll("the slow request to reach the upstream", || {
+        upstream
+            .seen()
+            .iter()
+            .any(|s| s.path == "/api/slow")
+            .then_some(())
+    });
+    slow
+}
+
 // ---------------------------------------------------------------------------
 // The upstream: answers every request with `Access-Control-Allow-Origin: *`
 // of its own (which the gateway must replace); `/api/slow` answers after 1 s.
@@ -406,15 +423,7 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
     let upstream = Upstream::start();
     let mut gw = Gateway::start("sigterm", &upstream, &[APP], false);
 
-    let listen = gw.listen;
-    let slow = thread::spawn(move || request(listen, "GET", "/api/slow", &[("origin", APP)]));
-    poll("the slow request to reach the upstream", || {
-        upstream
-            .seen()
-            .iter()
-            .any(|s| s.path == "/api/slow")
-            .then_some(())
-    });
+    let slow = slow_request(&gw, &upstream);
     let signalled = Instant::now();
     gw.signal("TERM");
 
@@ -474,15 +483,7 @@ fn on_one_cpu_the_gateway_serves_reloads_and_drains_on_one_thread() {
     assert_eq!(r.all("access-control-allow-origin"), [APP], "{r:?}");
     gw.signal("HUP");
     poll("the reload", || (gw.reloads("ok") >= 1).then_some(()));
-    let listen = gw.listen;
-    let slow = thread::spawn(move || request(listen, "GET", "/api/slow", &[("origin", APP)]));
-    poll("the slow request to reach the upstream", || {
-        upstream
-            .seen()
-            .iter()
-            .any(|s| s.path == "/api/slow")
-            .then_some(())
-    });
+    let slow = slow_request(&gw, &upstream);
     gw.signal("TERM");
     let r = slow
         .join()
